@@ -1,0 +1,64 @@
+"""Where Styx keeps its files, and the user's config file ($STYX_HOME/config.yaml).
+
+The config file uses SkyPilot's layout: one section per provider (``aws: {ssh_proxy_command:
+..., use_internal_ips: ...}``, ``gcp:``, ``azure:``, ``kubernetes:``, ``ssh:``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from styx.errors import StyxError
+
+
+def styx_home() -> Path:
+    """$STYX_HOME, default ~/.styx. Created on first use."""
+    home = Path(os.environ.get("STYX_HOME") or Path.home() / ".styx").expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def owner_id() -> str:
+    """Who launched: put in the styx-owner tag on every cloud resource."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no passwd entry in some containers
+        user = "unknown"
+    return f"{user}-{socket.gethostname()}".lower()[:63]
+
+
+@lru_cache(maxsize=8)
+def _load(path: str, mtime: float) -> dict[str, Any]:
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise StyxError(f"{path}: invalid YAML{where}") from exc
+    if not isinstance(data, dict):
+        raise StyxError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def load_config() -> dict[str, Any]:
+    """The parsed $STYX_HOME/config.yaml ({} when absent)."""
+    path = styx_home() / "config.yaml"
+    if not path.exists():
+        return {}
+    return _load(str(path), path.stat().st_mtime)
+
+
+def provider_config(provider: str) -> dict[str, Any]:
+    """The config section for one provider ({} when absent)."""
+    section = load_config().get(provider) or {}
+    if not isinstance(section, dict):
+        raise StyxError(f"config.yaml: '{provider}' must be a mapping")
+    return section

@@ -1,0 +1,147 @@
+"""The one interface every provider implements.
+
+The contract is written here, once. Implementations stay terse and do not repeat it.
+
+General rules for every method:
+
+* All methods are coroutines. Blocking SDK calls go through :func:`styx.providers.sync.run_sync`
+  so the event loop never blocks.
+* Every SDK error is translated into the taxonomy in :mod:`styx.errors` before it leaves the
+  provider (one translation table per provider), keeping provider, region, zone and native code.
+* Every resource a provider creates carries the Styx tags (``styx-id``, ``styx-cluster``,
+  ``styx-owner``, ``styx-node-rank``; see :mod:`styx.providers.instance`), so that the cloud
+  alone is enough to rebuild state after a crash and to find anything leaked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, replace
+
+from styx.providers.instance import (
+    Instance,
+    InstanceId,
+    InstanceType,
+    ProviderType,
+    new_instance_id,
+)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider can do, known without creating it (the optimizer filters on this)."""
+
+    stop_start: bool = True
+    spot: bool = False
+    multi_node: bool = True
+    open_ports: bool = False
+    volumes: bool = False
+
+
+@dataclass(frozen=True)
+class ProvisionRequest:
+    """What to create. ``instance_id`` is the idempotency key: reuse it when retrying."""
+
+    cluster_name: str
+    instance_type: str
+    region: str | None = None
+    zone: str | None = None
+    use_spot: bool = False
+    image_id: str | None = None
+    disk_size_gb: int | None = None
+    ports: tuple[int, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+    ssh_public_key: str | None = None
+    node_rank: int = 0
+    instance_id: InstanceId = field(default_factory=new_instance_id)
+    num_gpus: int = 0
+
+    def for_rank(self, rank: int) -> ProvisionRequest:
+        """The same request for another node of a gang, with its own instance id."""
+        return replace(self, node_rank=rank, instance_id=new_instance_id())
+
+
+class CloudProvider(ABC):
+    """A place that can run instances: a cloud, a Kubernetes cluster, SSH hosts, this machine."""
+
+    provider_type: ProviderType
+    capabilities: Capabilities = Capabilities()
+
+    @property
+    def name(self) -> str:
+        return self.provider_type.value
+
+    @abstractmethod
+    async def provision(self, request: ProvisionRequest) -> Instance:
+        """Create one instance and return it (state PENDING or RUNNING).
+
+        Idempotent on ``request.instance_id``: a retry with the same id never creates a second
+        instance, it returns the first. Raises CapacityError, QuotaError, CredentialsError,
+        TransientError or InvalidRequestError; on error nothing is left running.
+        """
+
+    async def provision_many(self, request: ProvisionRequest, count: int) -> list[Instance]:
+        """Create a gang of ``count`` instances, ranks 0..count-1, all or nothing.
+
+        The default provisions each rank concurrently and, if any fails, terminates those that
+        succeeded before re-raising the first error. Providers with a native gang call (EC2
+        ``RunInstances`` with ``MinCount=MaxCount=count``) override this.
+        """
+        requests = [request if rank == 0 else request.for_rank(rank) for rank in range(count)]
+        results = await asyncio.gather(
+            *(self.provision(r) for r in requests), return_exceptions=True
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            made = [r for r in results if isinstance(r, Instance)]
+            await asyncio.gather(*(self.terminate(i.id) for i in made), return_exceptions=True)
+            raise failures[0]
+        return [r for r in results if isinstance(r, Instance)]
+
+    @abstractmethod
+    async def list_instances(self) -> list[Instance]:
+        """Every instance Styx created through this provider (found by tag), any state but gone."""
+
+    @abstractmethod
+    async def get_instance(self, instance_id: InstanceId) -> Instance | None:
+        """The instance with this Styx id, or None if it does not exist (or is long gone)."""
+
+    @abstractmethod
+    async def terminate(self, instance_id: InstanceId) -> None:
+        """Delete the instance and what was made for it. A missing instance is success."""
+
+    @abstractmethod
+    async def start(self, instance_id: InstanceId) -> None:
+        """Start a stopped instance. Starting a running one is success.
+
+        Raises InstanceNotFoundError if it does not exist, UnsupportedError when the provider
+        cannot stop/start (``capabilities.stop_start`` is False).
+        """
+
+    @abstractmethod
+    async def stop(self, instance_id: InstanceId) -> None:
+        """Stop the instance, keeping its disk. Stopping a stopped one is success.
+
+        Raises InstanceNotFoundError if it does not exist, UnsupportedError when the provider
+        cannot stop/start.
+        """
+
+    @abstractmethod
+    async def is_available(self) -> bool:
+        """True when credentials are present and valid. Never raises for missing credentials."""
+
+    async def check(self) -> str:
+        """A one-line explanation for ``styx check``: who we are, or why disabled and the fix."""
+        return "enabled" if await self.is_available() else "disabled"
+
+    @abstractmethod
+    async def list_instance_types(self, region: str | None = None) -> list[InstanceType]:
+        """Machine shapes offered (in ``region`` when given), with prices when known."""
+
+    @abstractmethod
+    async def list_regions(self) -> list[str]:
+        """Regions (contexts for Kubernetes, pools for SSH) this provider can place into."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Release clients and connections. Safe to call more than once."""

@@ -1,0 +1,370 @@
+"""The ``resources:`` section of a task: what a node needs and where it may run.
+
+Accepts SkyPilot's spelling unchanged. Values are parsed into typed fields once, here; the
+optimizer and providers never see raw YAML.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from styx.errors import TaskSpecError
+from styx.spec import (
+    as_bool,
+    as_number,
+    as_positive_int,
+    as_str,
+    as_str_dict,
+    check_keys,
+    did_you_mean,
+    fail,
+)
+
+CLOUDS = ("aws", "gcp", "azure", "kubernetes", "ssh", "local")
+CLOUD_ALIASES = {"k8s": "kubernetes"}
+
+RESOURCE_FIELDS = (
+    "infra", "cloud", "region", "zone", "cpus", "memory", "instance_type", "accelerators",
+    "accelerator_args", "use_spot", "job_recovery", "disk_size", "disk_tier", "network_tier",
+    "ports", "labels", "image_id", "autostop", "max_hourly_cost", "priority", "any_of", "ordered",
+)  # fmt: skip
+
+_QUANTITY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(\+|x)?\s*$")
+_DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """``4`` (exactly 4), ``4+`` (at least 4); for memory also ``4x`` (4 GiB per vCPU)."""
+
+    value: float
+    at_least: bool = False
+    per_cpu: bool = False
+
+    def __str__(self) -> str:
+        suffix = "x" if self.per_cpu else "+" if self.at_least else ""
+        return f"{self.value:g}{suffix}"
+
+    def admits(self, offered: float, vcpus: float = 0.0) -> bool:
+        wanted = self.value * vcpus if self.per_cpu else self.value
+        if self.at_least or self.per_cpu:
+            return offered + 1e-9 >= wanted
+        return abs(offered - wanted) < 1e-6
+
+
+@dataclass(frozen=True)
+class Autostop:
+    idle_minutes: int
+    down: bool = False
+
+
+@dataclass(frozen=True)
+class JobRecovery:
+    strategy: str = "FAILOVER"
+    max_restarts_on_errors: int = 0
+    recover_on_exit_codes: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Resources:
+    cloud: str | None = None
+    region: str | None = None
+    zone: str | None = None
+    cpus: Quantity | None = None
+    memory: Quantity | None = None
+    instance_type: str | None = None
+    # Candidate accelerators, in the user's order: (("A100", 8),) or (("V100", 1), ("T4", 1)).
+    accelerators: tuple[tuple[str, int], ...] = ()
+    accelerator_args: dict[str, Any] = field(default_factory=dict)
+    use_spot: bool = False
+    job_recovery: JobRecovery | None = None
+    disk_size: int | None = None
+    disk_tier: str | None = None
+    network_tier: str | None = None
+    ports: tuple[int, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+    image_id: str | dict[str, str] | None = None
+    autostop: Autostop | None = None
+    max_hourly_cost: float | None = None
+    priority: int | None = None
+    any_of: tuple[Resources, ...] = ()
+    ordered: tuple[Resources, ...] = ()
+
+    @property
+    def accelerator(self) -> tuple[str, int] | None:
+        """The single accelerator asked for, when there is exactly one candidate."""
+        return self.accelerators[0] if len(self.accelerators) == 1 else None
+
+    def candidates(self) -> list[Resources]:
+        """Flatten any_of/ordered and accelerator lists into single-choice Resources.
+
+        For ``ordered`` the list order is the user's preference; for the rest, order is only a
+        tie-breaker and the optimizer ranks by price.
+        """
+        branches = self.ordered or self.any_of
+        if branches:
+            out: list[Resources] = []
+            for branch in branches:
+                out.extend(branch.candidates())
+            return out
+        if len(self.accelerators) > 1:
+            return [replace(self, accelerators=(acc,)) for acc in self.accelerators]
+        return [self]
+
+    def image_for(self, region: str | None) -> str | None:
+        if isinstance(self.image_id, dict):
+            return self.image_id.get(region or "") if region else None
+        return self.image_id
+
+    @classmethod
+    def from_yaml(cls, data: Any, where: str = "resources") -> Resources:
+        if data is None:
+            return cls()
+        if not isinstance(data, dict):
+            raise fail(where, data, "a mapping")
+        check_keys(data, RESOURCE_FIELDS, where)
+        return _parse(data, where, cls())
+
+    def to_yaml(self) -> dict[str, Any]:
+        """A SkyPilot-compatible dict (round-trips through from_yaml)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value in (None, (), {}, False) and f.name != "use_spot":
+                continue
+            if f.name == "use_spot" and not value:
+                continue
+            if isinstance(value, Quantity):
+                value = str(value)
+            elif f.name == "accelerators":
+                value = ([f"{n}:{c}" for n, c in value] if len(value) > 1
+                         else f"{value[0][0]}:{value[0][1]}")  # fmt: skip
+            elif f.name == "ports":
+                value = list(value)
+            elif isinstance(value, Autostop):
+                value = {"idle_minutes": value.idle_minutes, "down": value.down}
+            elif isinstance(value, JobRecovery):
+                value = {"strategy": value.strategy,
+                         "max_restarts_on_errors": value.max_restarts_on_errors}  # fmt: skip
+            elif f.name in ("any_of", "ordered"):
+                value = [r.to_yaml() for r in value]
+            out[f.name] = value
+        return out
+
+
+def _parse(data: dict[str, Any], where: str, base: Resources) -> Resources:
+    values: dict[str, Any] = {}
+    if "infra" in data and any(k in data for k in ("cloud", "region", "zone")):
+        raise TaskSpecError(
+            f"{where}.infra: use either 'infra' or 'cloud/region/zone', not both", field="infra"
+        )
+    if data.get("infra") is not None:
+        values.update(parse_infra(data["infra"], f"{where}.infra"))
+    if data.get("cloud") is not None:
+        values["cloud"] = parse_cloud(as_str(f"{where}.cloud", data["cloud"]), f"{where}.cloud")
+    for key in ("region", "zone", "instance_type", "disk_tier", "network_tier"):
+        if data.get(key) is not None:
+            values[key] = as_str(f"{where}.{key}", data[key])
+    if data.get("cpus") is not None:
+        values["cpus"] = parse_quantity(data["cpus"], f"{where}.cpus", allow_per_cpu=False)
+    if data.get("memory") is not None:
+        values["memory"] = parse_quantity(data["memory"], f"{where}.memory", allow_per_cpu=True)
+    if data.get("accelerators") is not None:
+        values["accelerators"] = parse_accelerators(data["accelerators"], f"{where}.accelerators")
+    if data.get("accelerator_args") is not None:
+        if not isinstance(data["accelerator_args"], dict):
+            raise fail(f"{where}.accelerator_args", data["accelerator_args"], "a mapping")
+        values["accelerator_args"] = dict(data["accelerator_args"])
+    if data.get("use_spot") is not None:
+        values["use_spot"] = as_bool(f"{where}.use_spot", data["use_spot"])
+    if data.get("job_recovery") is not None:
+        values["job_recovery"] = parse_job_recovery(data["job_recovery"], f"{where}.job_recovery")
+    if data.get("disk_size") is not None:
+        values["disk_size"] = as_positive_int(f"{where}.disk_size", data["disk_size"])
+    if data.get("ports") is not None:
+        values["ports"] = parse_ports(data["ports"], f"{where}.ports")
+    if data.get("labels") is not None:
+        values["labels"] = {
+            k: v or "" for k, v in as_str_dict(f"{where}.labels", data["labels"]).items()
+        }
+    if data.get("image_id") is not None:
+        image = data["image_id"]
+        if isinstance(image, dict):
+            values["image_id"] = {str(k): as_str(f"{where}.image_id.{k}", v)
+                                  for k, v in image.items()}  # fmt: skip
+        else:
+            values["image_id"] = as_str(f"{where}.image_id", image)
+    if data.get("autostop") is not None:
+        values["autostop"] = parse_autostop(data["autostop"], f"{where}.autostop")
+    if data.get("max_hourly_cost") is not None:
+        values["max_hourly_cost"] = as_number(f"{where}.max_hourly_cost", data["max_hourly_cost"])
+    if data.get("priority") is not None:
+        values["priority"] = as_positive_int(f"{where}.priority", data["priority"], allow_zero=True)
+    merged = replace(base, **values)
+    for key in ("any_of", "ordered"):
+        if data.get(key) is None:
+            continue
+        items = data[key]
+        if not isinstance(items, list) or not items:
+            raise fail(f"{where}.{key}", items, "a non-empty list of resource mappings")
+        branches = []
+        for i, item in enumerate(items):
+            path = f"{where}.{key}[{i}]"
+            if not isinstance(item, dict):
+                raise fail(path, item, "a mapping")
+            check_keys(item, [f for f in RESOURCE_FIELDS if f not in ("any_of", "ordered")], path)
+            # A branch's fields override the top-level ones, like SkyPilot.
+            branch_base = replace(merged, any_of=(), ordered=())
+            if "infra" in item or "cloud" in item:
+                branch_base = replace(branch_base, cloud=None, region=None, zone=None)
+            branches.append(_parse(item, path, branch_base))
+        merged = replace(merged, **{key: tuple(branches)})
+    if merged.any_of and merged.ordered:
+        raise TaskSpecError(f"{where}: use either 'any_of' or 'ordered', not both", field=where)
+    return merged
+
+
+def parse_cloud(value: str, where: str) -> str:
+    cloud = CLOUD_ALIASES.get(value.lower(), value.lower())
+    if cloud not in CLOUDS:
+        raise TaskSpecError(
+            f"{where}: unknown cloud '{value}'{did_you_mean(value, (*CLOUDS, 'k8s'))}; "
+            f"expected one of {', '.join(CLOUDS)}",
+            field=where,
+        )
+    return cloud
+
+
+def parse_infra(value: Any, where: str = "infra") -> dict[str, str | None]:
+    """``aws``, ``aws/us-east-1``, ``aws/us-east-1/us-east-1a``, ``k8s/<ctx>``, ``ssh/<pool>``,
+    ``local``, ``*`` or ``*/us-east-1`` (any cloud)."""
+    text = as_str(where, value).strip()
+    parts = text.split("/")
+    if not text or len(parts) > 3 or any(not p for p in parts):
+        raise fail(where, value, "'cloud[/region[/zone]]', e.g. 'aws/us-east-1'")
+    cloud = None if parts[0] == "*" else parse_cloud(parts[0], where)
+    region = parts[1] if len(parts) > 1 and parts[1] != "*" else None
+    zone = parts[2] if len(parts) > 2 and parts[2] != "*" else None
+    if cloud in ("kubernetes", "ssh") and len(parts) > 2:
+        # Contexts and pool names may contain '/' (e.g. EKS ARNs): keep the rest whole.
+        region = "/".join(parts[1:])
+        zone = None
+    if cloud == "local" and len(parts) > 1:
+        raise fail(where, value, "just 'local' (this machine has no regions)")
+    return {"cloud": cloud, "region": region, "zone": zone}
+
+
+def parse_quantity(value: Any, where: str, *, allow_per_cpu: bool) -> Quantity:
+    if isinstance(value, bool):
+        raise fail(where, value, "a number such as 4 or '4+'")
+    if isinstance(value, (int, float)):
+        if value <= 0:
+            raise fail(where, value, "a number > 0, such as 4 or '4+'")
+        return Quantity(float(value))
+    match = _QUANTITY_RE.match(str(value))
+    expected = "a number > 0 such as 4, '4+'" + (" or '4x' (GiB per vCPU)" if allow_per_cpu else "")
+    if not match:
+        raise fail(where, value, expected)
+    number, suffix = float(match.group(1)), match.group(2)
+    if number <= 0 or (suffix == "x" and not allow_per_cpu):
+        raise fail(where, value, expected)
+    return Quantity(number, at_least=suffix == "+", per_cpu=suffix == "x")
+
+
+def _parse_one_accelerator(text: str, where: str) -> tuple[str, int]:
+    name, _, count = str(text).partition(":")
+    name = name.strip()
+    if not name:
+        raise fail(where, text, "'NAME' or 'NAME:COUNT', e.g. 'A100:8'")
+    if not count:
+        return name, 1
+    try:
+        number = float(count)
+    except ValueError:
+        raise fail(where, text, "'NAME:COUNT' with a whole COUNT >= 1, e.g. 'A100:8'") from None
+    if number < 1 or number != int(number):
+        raise fail(where, text, "'NAME:COUNT' with a whole COUNT >= 1, e.g. 'A100:8'")
+    return name, int(number)
+
+
+def parse_accelerators(value: Any, where: str) -> tuple[tuple[str, int], ...]:
+    if isinstance(value, str):
+        items = [_parse_one_accelerator(value, where)]
+    elif isinstance(value, dict):
+        items = []
+        for name, count in value.items():
+            count = 1 if count is None else count
+            items.append(_parse_one_accelerator(f"{name}:{count}", f"{where}.{name}"))
+    elif isinstance(value, (list, tuple, set)):
+        items = [_parse_one_accelerator(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    else:
+        raise fail(where, value, "'NAME:COUNT', {NAME: COUNT} or a list of candidates")
+    if not items:
+        raise fail(where, value, "at least one accelerator")
+    return tuple(items)
+
+
+def parse_ports(value: Any, where: str) -> tuple[int, ...]:
+    items = value if isinstance(value, list) else [value]
+    ports: list[int] = []
+    for item in items:
+        text = str(item).strip()
+        low, sep, high = text.partition("-")
+        try:
+            start, end = int(low), int(high) if sep else int(low)
+        except ValueError:
+            raise fail(where, item, "a port (8080), a range ('8000-8010') or a list") from None
+        if not (1 <= start <= end <= 65535) or isinstance(item, bool):
+            raise fail(where, item, "ports between 1 and 65535, low-high")
+        ports.extend(range(start, end + 1))
+    return tuple(sorted(set(ports)))
+
+
+def parse_duration_minutes(value: Any, where: str) -> int:
+    if isinstance(value, bool):
+        raise fail(where, value, "minutes (10) or a duration ('10m', '1h')")
+    if isinstance(value, int):
+        if value < 0:
+            raise fail(where, value, "minutes >= 0")
+        return value
+    match = _DURATION_RE.match(str(value))
+    if not match:
+        raise fail(where, value, "minutes (10) or a duration ('30s', '10m', '1h', '1d')")
+    number, unit = int(match.group(1)), match.group(2) or "m"
+    seconds = number * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+    return max(1, seconds // 60) if seconds else 0
+
+
+def parse_autostop(value: Any, where: str) -> Autostop | None:
+    if isinstance(value, bool):
+        return Autostop(idle_minutes=5) if value else None
+    if isinstance(value, dict):
+        check_keys(value, ("idle_minutes", "down", "wait_for"), where)
+        minutes = parse_duration_minutes(value.get("idle_minutes", 5), f"{where}.idle_minutes")
+        down = as_bool(f"{where}.down", value.get("down", False))
+        return Autostop(idle_minutes=minutes, down=down)
+    return Autostop(idle_minutes=parse_duration_minutes(value, where))
+
+
+def parse_job_recovery(value: Any, where: str) -> JobRecovery:
+    strategies = ("FAILOVER", "EAGER_NEXT_REGION")
+    if isinstance(value, str):
+        value = {"strategy": value}
+    if not isinstance(value, dict):
+        raise fail(where, value, "a strategy name or {strategy, max_restarts_on_errors}")
+    check_keys(value, ("strategy", "max_restarts_on_errors", "recover_on_exit_codes"), where)
+    strategy = str(value.get("strategy") or "FAILOVER").upper()
+    if strategy not in strategies:
+        raise fail(f"{where}.strategy", value.get("strategy"), f"one of {', '.join(strategies)}")
+    restarts = as_positive_int(
+        f"{where}.max_restarts_on_errors", value.get("max_restarts_on_errors", 0), allow_zero=True
+    )
+    codes = value.get("recover_on_exit_codes") or []
+    if isinstance(codes, int):
+        codes = [codes]
+    return JobRecovery(
+        strategy, restarts,
+        tuple(as_positive_int(f"{where}.recover_on_exit_codes", c, allow_zero=True) for c in codes),
+    )  # fmt: skip
