@@ -59,9 +59,21 @@ def plan(
                     if not fits(candidate, t):
                         continue
                     price = t.price_per_hour or 0.0
-                    offers.append(Offer(cloud, region, t.name, False, t.vcpus, t.memory_gib,
-                                        t.accelerator_name, t.accelerator_count, price, num_nodes,
-                                        t.zones))  # fmt: skip
+                    offers.append(
+                        Offer(
+                            cloud,
+                            region,
+                            t.name,
+                            False,
+                            t.vcpus,
+                            t.memory_gib,
+                            t.accelerator_name,
+                            t.accelerator_count,
+                            price,
+                            num_nodes,
+                            t.zones,
+                        )
+                    )
     if is_blocked:
         offers = [o for o in offers if not is_blocked(o)]
     offers.sort(key=lambda o: (o.total_hourly_price, o.vcpus, o.memory_gib, o.instance_type))

@@ -26,10 +26,29 @@ CLOUDS = ("aws", "gcp", "azure", "kubernetes", "ssh", "local")
 CLOUD_ALIASES = {"k8s": "kubernetes"}
 
 RESOURCE_FIELDS = (
-    "infra", "cloud", "region", "zone", "cpus", "memory", "instance_type", "accelerators",
-    "accelerator_args", "use_spot", "job_recovery", "disk_size", "disk_tier", "network_tier",
-    "ports", "labels", "image_id", "autostop", "max_hourly_cost", "priority", "any_of", "ordered",
-)  # fmt: skip
+    "infra",
+    "cloud",
+    "region",
+    "zone",
+    "cpus",
+    "memory",
+    "instance_type",
+    "accelerators",
+    "accelerator_args",
+    "use_spot",
+    "job_recovery",
+    "disk_size",
+    "disk_tier",
+    "network_tier",
+    "ports",
+    "labels",
+    "image_id",
+    "autostop",
+    "max_hourly_cost",
+    "priority",
+    "any_of",
+    "ordered",
+)
 
 _QUANTITY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(\+|x)?\s*$")
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
@@ -139,15 +158,20 @@ class Resources:
             if isinstance(value, Quantity):
                 value = str(value)
             elif f.name == "accelerators":
-                value = ([f"{n}:{c}" for n, c in value] if len(value) > 1
-                         else f"{value[0][0]}:{value[0][1]}")  # fmt: skip
+                value = (
+                    [f"{n}:{c}" for n, c in value]
+                    if len(value) > 1
+                    else f"{value[0][0]}:{value[0][1]}"
+                )
             elif f.name == "ports":
                 value = list(value)
             elif isinstance(value, Autostop):
                 value = {"idle_minutes": value.idle_minutes, "down": value.down}
             elif isinstance(value, JobRecovery):
-                value = {"strategy": value.strategy,
-                         "max_restarts_on_errors": value.max_restarts_on_errors}  # fmt: skip
+                value = {
+                    "strategy": value.strategy,
+                    "max_restarts_on_errors": value.max_restarts_on_errors,
+                }
             elif f.name in ("any_of", "ordered"):
                 value = [r.to_yaml() for r in value]
             out[f.name] = value
@@ -192,8 +216,9 @@ def _parse(data: dict[str, Any], where: str, base: Resources) -> Resources:
     if data.get("image_id") is not None:
         image = data["image_id"]
         if isinstance(image, dict):
-            values["image_id"] = {str(k): as_str(f"{where}.image_id.{k}", v)
-                                  for k, v in image.items()}  # fmt: skip
+            values["image_id"] = {
+                str(k): as_str(f"{where}.image_id.{k}", v) for k, v in image.items()
+            }
         else:
             values["image_id"] = as_str(f"{where}.image_id", image)
     if data.get("autostop") is not None:
@@ -365,6 +390,7 @@ def parse_job_recovery(value: Any, where: str) -> JobRecovery:
     if isinstance(codes, int):
         codes = [codes]
     return JobRecovery(
-        strategy, restarts,
+        strategy,
+        restarts,
         tuple(as_positive_int(f"{where}.recover_on_exit_codes", c, allow_zero=True) for c in codes),
-    )  # fmt: skip
+    )

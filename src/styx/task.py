@@ -12,11 +12,29 @@ from styx.errors import TaskSpecError
 from styx.resources import Resources
 from styx.spec import as_positive_int, as_str, as_str_dict, check_keys, fail
 
-CORE_FIELDS = ("name", "workdir", "num_nodes", "resources", "envs", "secrets", "file_mounts",
-               "setup", "run")  # fmt: skip
+CORE_FIELDS = (
+    "name",
+    "workdir",
+    "num_nodes",
+    "resources",
+    "envs",
+    "secrets",
+    "file_mounts",
+    "setup",
+    "run",
+)
 # SkyPilot fields we accept so existing files load, but do not act on yet (a warning says so).
-UNSUPPORTED_FIELDS = ("event_callback", "service", "pool", "managed_secrets", "inputs", "outputs",
-                      "config", "volumes", "volume_mounts")  # fmt: skip
+UNSUPPORTED_FIELDS = (
+    "event_callback",
+    "service",
+    "pool",
+    "managed_secrets",
+    "inputs",
+    "outputs",
+    "config",
+    "volumes",
+    "volume_mounts",
+)
 
 
 @dataclass(frozen=True)
@@ -127,8 +145,11 @@ class Task:
         if self.name:
             out["name"] = self.name
         if self.workdir is not None:
-            out["workdir"] = (self.workdir if isinstance(self.workdir, str)
-                              else {"url": self.workdir.url, "ref": self.workdir.ref})  # fmt: skip
+            out["workdir"] = (
+                self.workdir
+                if isinstance(self.workdir, str)
+                else {"url": self.workdir.url, "ref": self.workdir.ref}
+            )
         if self.num_nodes != 1:
             out["num_nodes"] = self.num_nodes
         resources = self.resources.to_yaml()
@@ -137,8 +158,9 @@ class Task:
         if self.envs:
             out["envs"] = dict(self.envs)
         if self.secrets:
-            out["secrets"] = {k: ("<redacted>" if redact_secrets else v)
-                              for k, v in self.secrets.items()}  # fmt: skip
+            out["secrets"] = {
+                k: ("<redacted>" if redact_secrets else v) for k, v in self.secrets.items()
+            }
         if self.file_mounts:
             out["file_mounts"] = dict(self.file_mounts)
         if self.setup:
@@ -197,5 +219,7 @@ def parse_env_pairs(pairs: list[str] | tuple[str, ...], option: str = "--env") -
 
 def warn_unsupported(task: Task) -> None:
     for key in task.unsupported_fields:
-        print(f"styx: warning: task field '{key}' is accepted but not supported yet; ignored",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"styx: warning: task field '{key}' is accepted but not supported yet; ignored",
+            file=sys.stderr,
+        )

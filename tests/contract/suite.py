@@ -76,8 +76,11 @@ class ProviderContract:
         first = run(provider.provision(request))
         second = run(provider.provision(request))
         assert first.native_id == second.native_id
-        alive = [i for i in run(provider.list_instances())
-                 if i.cluster_name == "contract-idem" and i.state.is_alive]  # fmt: skip
+        alive = [
+            i
+            for i in run(provider.list_instances())
+            if i.cluster_name == "contract-idem" and i.state.is_alive
+        ]
         assert len(alive) == 1
         run(provider.terminate(first.id))
 
@@ -91,8 +94,11 @@ class ProviderContract:
         assert len({i.native_id for i in instances}) == n
         for inst in instances:
             run(provider.terminate(inst.id))
-        alive = [i for i in run(provider.list_instances())
-                 if i.cluster_name == "contract-gang" and i.state.is_alive]  # fmt: skip
+        alive = [
+            i
+            for i in run(provider.list_instances())
+            if i.cluster_name == "contract-gang" and i.state.is_alive
+        ]
         assert alive == []
 
     def test_stop_start(

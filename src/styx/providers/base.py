@@ -16,6 +16,7 @@ General rules for every method:
 from __future__ import annotations
 
 import asyncio
+import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 
@@ -58,8 +59,15 @@ class ProvisionRequest:
     num_gpus: int = 0
 
     def for_rank(self, rank: int) -> ProvisionRequest:
-        """The same request for another node of a gang, with its own instance id."""
-        return replace(self, node_rank=rank, instance_id=new_instance_id())
+        """The same request for another node of a gang (call it on the rank-0 request).
+
+        The rank's instance id is derived from the gang's, so a retried gang launch and the
+        scheduler's launch intents name the very same ids.
+        """
+        if rank == self.node_rank:
+            return self
+        derived = uuid.uuid5(uuid.UUID(hex=self.instance_id), f"rank-{rank}").hex
+        return replace(self, node_rank=rank, instance_id=InstanceId(derived))
 
 
 class CloudProvider(ABC):

@@ -156,8 +156,9 @@ class LocalProvider(CloudProvider):
         names = ", ".join(t.name for t in self._types())
         raise InvalidRequestError(
             f"unknown instance type '{name}'; this machine offers: {names}",
-            provider="local", native_code="UnknownInstanceType",
-        )  # fmt: skip
+            provider="local",
+            native_code="UnknownInstanceType",
+        )
 
     def _in_use(self, exclude: str | None = None) -> tuple[float, float, set[int]]:
         cpus = mem = 0.0
@@ -181,13 +182,15 @@ class LocalProvider(CloudProvider):
                 f"{itype.name} needs {itype.vcpus:g} CPUs and {itype.memory_gib:g} GiB; "
                 f"this machine has {m.cpus - cpus:g} of {m.cpus} CPUs and "
                 f"{m.memory_gib - mem:.1f} of {m.memory_gib:g} GiB free",
-                provider="local", native_code="InsufficientLocalCapacity",
-            )  # fmt: skip
+                provider="local",
+                native_code="InsufficientLocalCapacity",
+            )
         if itype.accelerator_count > len(free_gpus):
             raise CapacityError(
                 f"{itype.name} needs {itype.accelerator_count} GPUs; {len(free_gpus)} free",
-                provider="local", native_code="InsufficientLocalCapacity",
-            )  # fmt: skip
+                provider="local",
+                native_code="InsufficientLocalCapacity",
+            )
         return free_gpus[: itype.accelerator_count]
 
     # ---- interface ---------------------------------------------------------------------------

@@ -1,0 +1,198 @@
+"""``python -m styx.agent --root DIR COMMAND``: the head node's side of every job operation.
+
+Output is JSON (one document) except for ``logs``, which streams the job's log bytes. Kept on
+argparse and the standard library so it starts fast on a bare node.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from styx.agent.driver import JobPaths, drive
+from styx.agent.jobqueue import JobQueue
+from styx.agent.nodes import NodeSpec, kill_on_node
+
+
+def _print(obj: object) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def cmd_submit(root: Path, args: argparse.Namespace) -> int:
+    spec = json.load(sys.stdin)
+    secrets = spec.pop("secrets", {}) or {}
+    queue = JobQueue(root)
+    job_id = queue.add(spec.get("name"))
+    paths = JobPaths(root, job_id)
+    paths.dir.mkdir(parents=True, exist_ok=True)
+    spec["job_id"] = job_id
+    stamp = time.strftime("%Y-%m-%d-%H-%M-%S")
+    spec["task_id"] = f"sky-{stamp}_{spec.get('cluster_name', '')}_{job_id}"
+    paths.spec.write_text(json.dumps(spec))  # secrets stay out of every file
+    paths.log.touch()
+    env = dict(os.environ)
+    env["STYX_JOB_SECRETS"] = json.dumps(secrets)
+    with open(paths.dir / "driver.err", "ab") as err:
+        subprocess.Popen(
+            [sys.executable, "-m", "styx.agent", "--root", str(root), "drive", str(job_id)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
+    _print({"job_id": job_id, "task_id": spec["task_id"]})
+    return 0
+
+
+def _resolve_job(queue: JobQueue, job_id: int | None) -> int | None:
+    if job_id is not None:
+        return job_id
+    jobs = queue.all()
+    return jobs[-1].job_id if jobs else None
+
+
+def cmd_logs(root: Path, args: argparse.Namespace) -> int:
+    queue = JobQueue(root)
+    job_id = _resolve_job(queue, args.job_id)
+    if job_id is None or queue.get(job_id) is None:
+        sys.stderr.write(f"no job {args.job_id if args.job_id is not None else '(none yet)'}\n")
+        return 3
+    paths = JobPaths(root, job_id)
+    out = sys.stdout.buffer
+    with open(paths.log, "rb") as f:
+        while True:
+            chunk = f.read(65536)
+            if chunk:
+                out.write(chunk)
+                out.flush()
+                continue
+            if not args.follow:
+                return 0
+            job = queue.get(job_id)
+            if job is None or (job.done and paths.done.exists()):
+                rest = f.read()
+                if rest:
+                    out.write(rest)
+                    out.flush()
+                return 0
+            time.sleep(0.05)
+
+
+def cmd_queue(root: Path, args: argparse.Namespace) -> int:
+    _print([j.to_dict() for j in JobQueue(root).all()])
+    return 0
+
+
+def cmd_status(root: Path, args: argparse.Namespace) -> int:
+    queue = JobQueue(root)
+    job_id = _resolve_job(queue, args.job_id)
+    job = queue.get(job_id) if job_id is not None else None
+    _print(job.to_dict() if job else None)
+    return 0 if job else 3
+
+
+def cmd_wait(root: Path, args: argparse.Namespace) -> int:
+    queue = JobQueue(root)
+    while True:
+        job = queue.get(args.job_id)
+        if job is None or job.done:
+            _print(job.to_dict() if job else None)
+            return 0
+        time.sleep(0.05)
+
+
+def cmd_cancel(root: Path, args: argparse.Namespace) -> int:
+    queue = JobQueue(root)
+    targets = [j for j in queue.all() if not j.done and (args.all or j.job_id in args.job_ids)]
+    cancelled = []
+    for job in targets:
+        # Mark first: the driver then sees its nodes die but cannot record FAILED over this.
+        if queue.finish(job.job_id, "CANCELLED", message="cancelled by user"):
+            cancelled.append(job.job_id)
+        paths = JobPaths(root, job.job_id)
+        try:
+            spec = json.loads(paths.spec.read_text())
+        except (OSError, ValueError):
+            spec = {"nodes": []}  # submitted this instant: its driver has not started nodes
+        for node_dict in spec["nodes"]:
+            node = NodeSpec.from_dict(node_dict)
+            kill_on_node(node, None, paths.pid_file(node.rank))
+        if job.driver_pid:
+            try:
+                os.kill(job.driver_pid, 15)
+            except OSError:
+                pass
+        paths.done.touch()
+    _print({"cancelled": cancelled})
+    return 0
+
+
+def cmd_autostop(root: Path, args: argparse.Namespace) -> int:
+    from styx.agent.autostop import AutostopConfig, load_config, save_config
+
+    config = load_config(root)
+    if args.cancel:
+        config.idle_minutes = None
+    else:
+        config.idle_minutes = args.idle_minutes
+        config.down = args.down
+        config.set_at = time.time()
+    save_config(root, config)
+    _print(config.to_dict())
+    return 0 if isinstance(config, AutostopConfig) else 1
+
+
+def cmd_daemon(root: Path, args: argparse.Namespace) -> int:
+    from styx.agent.autostop import run_daemon
+
+    return run_daemon(root, interval_s=args.interval)
+
+
+def cmd_drive(root: Path, args: argparse.Namespace) -> int:
+    return drive(root, args.job_id)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="styx-agent")
+    parser.add_argument("--root", required=True, type=Path)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("submit")
+    p = sub.add_parser("logs")
+    p.add_argument("job_id", type=int, nargs="?")
+    p.add_argument("--follow", action="store_true")
+    sub.add_parser("queue")
+    p = sub.add_parser("status")
+    p.add_argument("job_id", type=int, nargs="?")
+    p = sub.add_parser("wait")
+    p.add_argument("job_id", type=int)
+    p = sub.add_parser("cancel")
+    p.add_argument("job_ids", type=int, nargs="*")
+    p.add_argument("--all", action="store_true")
+    p = sub.add_parser("autostop")
+    p.add_argument("--idle-minutes", type=float)
+    p.add_argument("--down", action="store_true")
+    p.add_argument("--cancel", action="store_true")
+    p = sub.add_parser("daemon")
+    check_s = float(os.environ.get("STYX_AUTOSTOP_CHECK_S", 10))
+    p.add_argument("--interval", type=float, default=check_s)
+    p = sub.add_parser("drive")
+    p.add_argument("job_id", type=int)
+    args = parser.parse_args(argv)
+    args.root.mkdir(parents=True, exist_ok=True)
+    handler = globals()[f"cmd_{args.command}"]
+    try:
+        return int(handler(args.root, args))
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

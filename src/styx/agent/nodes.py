@@ -1,0 +1,162 @@
+"""Starting a job's command on one node, from the head.
+
+A node is described in the job spec by a small dict. ``local`` nodes are sandbox folders on the
+head's own machine; ``ssh`` nodes are reached with the OpenSSH client using the key Styx placed
+on the head. Each launch returns a Popen whose stdout carries the node's merged output.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LOCAL_MARKER = "STYX_LOCAL_INSTANCE"
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    rank: int
+    ip: str
+    kind: str = "local"  # "local" or "ssh"
+    home: str | None = None  # local: the sandbox folder that is the node's home
+    instance_id: str | None = None
+    gpu_ids: tuple[int, ...] = ()
+    host: str | None = None  # ssh: how the head reaches the node
+    port: int = 22
+    user: str | None = None
+    key_path: str | None = None
+    proxy_command: str | None = None
+    extra_ssh_options: tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, object]) -> NodeSpec:
+        data = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        for key in ("gpu_ids", "extra_ssh_options"):
+            if key in data:
+                data[key] = tuple(data[key])  # type: ignore[arg-type]
+        return cls(**data)  # type: ignore[arg-type]
+
+    @property
+    def label(self) -> str:
+        return "head" if self.rank == 0 else f"worker{self.rank}"
+
+
+def _node_script(command: str, env: dict[str, str], workdir: str | None) -> str:
+    """A bash script that enters the workdir (if present), exports env and runs ``command``."""
+    exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
+    enter = f"cd {workdir} 2>/dev/null || cd ~\n" if workdir else "cd ~\n"
+    return f"{exports}{enter}{command}\n"
+
+
+def launch_on_node(
+    node: NodeSpec, command: str, env: dict[str, str], workdir: str | None, pid_file: Path
+) -> subprocess.Popen[bytes]:
+    if node.kind == "local":
+        proc = _launch_local(node, command, env, workdir)
+        pid_file.write_text(str(proc.pid))  # its own session: the pid is the process group
+        return proc
+    if node.kind == "ssh":
+        return _launch_ssh(node, command, env, workdir, pid_file)
+    raise ValueError(f"unknown node kind {node.kind!r}")
+
+
+def _launch_local(
+    node: NodeSpec, command: str, env: dict[str, str], workdir: str | None
+) -> subprocess.Popen[bytes]:
+    assert node.home, "a local node needs its home folder"
+    full_env = dict(os.environ)
+    real_home = full_env.get("HOME", "")
+    # The sandbox is the node's home; keep pyenv-style shims working, which find their root
+    # through $HOME unless told otherwise.
+    if "PYENV_ROOT" not in full_env and real_home and Path(real_home, ".pyenv").is_dir():
+        full_env["PYENV_ROOT"] = str(Path(real_home, ".pyenv"))
+    full_env.update(env)
+    full_env["HOME"] = node.home
+    if node.instance_id:
+        full_env[LOCAL_MARKER] = node.instance_id
+    if node.gpu_ids:
+        full_env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in node.gpu_ids)
+    script = _node_script(command, {}, workdir)
+    return subprocess.Popen(
+        ["bash", "--noprofile", "--norc", "-c", script],
+        cwd=node.home,
+        env=full_env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def ssh_base_command(node: NodeSpec) -> list[str]:
+    cmd = [
+        "ssh",
+        "-T",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=accept-new",
+        "-o",
+        "ConnectTimeout=20",
+        "-o",
+        "ServerAliveInterval=15",
+        "-p",
+        str(node.port),
+    ]
+    if node.key_path:
+        cmd += ["-i", node.key_path, "-o", "IdentitiesOnly=yes"]
+    if node.proxy_command:
+        cmd += ["-o", f"ProxyCommand={node.proxy_command}"]
+    cmd += list(node.extra_ssh_options)
+    target = f"{node.user}@{node.host or node.ip}" if node.user else (node.host or node.ip)
+    return [*cmd, target]
+
+
+def _launch_ssh(
+    node: NodeSpec, command: str, env: dict[str, str], workdir: str | None, pid_file: Path
+) -> subprocess.Popen[bytes]:
+    # The remote side records its process group so that cancel can kill the whole tree there.
+    script = _node_script(command, env, workdir)
+    remote_pid = f"~/.styx_pids/{pid_file.name}"
+    wrapper = (
+        f"mkdir -p ~/.styx_pids; echo $$ > {remote_pid}; "
+        f"exec bash --noprofile --norc -c {shlex.quote(script)}"
+    )
+    remote = f"setsid bash --noprofile --norc -c {shlex.quote(wrapper)}"
+    return subprocess.Popen(
+        [*ssh_base_command(node), remote],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def kill_on_node(node: NodeSpec, proc: subprocess.Popen[bytes] | None, pid_file: Path) -> None:
+    """Kill the node's process group for this job (and the local ssh client, if any)."""
+    if node.kind == "ssh":
+        remote_pid = f"~/.styx_pids/{pid_file.name}"
+        kill = f"p=$(cat {remote_pid} 2>/dev/null) && kill -TERM -- -$p 2>/dev/null; true"
+        try:
+            subprocess.run(
+                [*ssh_base_command(node), kill],
+                timeout=20,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except (OSError, subprocess.SubprocessError):
+            pass
+    if proc is not None and proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except OSError:
+            pass
+    elif node.kind == "local" and proc is None:
+        try:
+            os.killpg(int(pid_file.read_text().strip()), signal.SIGTERM)
+        except (OSError, ValueError):
+            pass

@@ -1,0 +1,193 @@
+"""Cluster and job commands: status, queue, logs, cancel, stop, start, down, autostop."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from styx.cli.output import ago, duration, print_json, print_table
+
+
+@click.command()
+@click.argument("clusters", nargs=-1)
+@click.option("-r", "--refresh", is_flag=True, help="ask the providers for the real state")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@click.option("--ip", is_flag=True, help="print the head node's IP only")
+@click.option("--blocked", is_flag=True, help="show placements blocked by earlier failures")
+def status(
+    clusters: tuple[str, ...], refresh: bool, as_json: bool, ip: bool, blocked: bool
+) -> None:
+    """Show clusters."""
+    if blocked:
+        _show_blocked(as_json)
+        return
+    from styx import sdk
+
+    records = sdk.status(refresh=refresh, cluster_names=list(clusters) or None)
+    if ip:
+        from styx.state import open_store
+
+        store = open_store()
+        for record in records:
+            instances = store.instances(record.name)
+            click.echo(instances[0].ip if instances else "-")
+        return
+    if as_json:
+        print_json([r.to_dict() for r in records])
+        return
+    if not records:
+        click.echo("No existing clusters.")
+        return
+    rows = []
+    for r in records:
+        autostop = "-"
+        if r.autostop_minutes is not None:
+            autostop = f"{r.autostop_minutes:g}m" + (" (down)" if r.autostop_down else "")
+        where = "/".join(p for p in (r.provider, r.region, r.zone) if p)
+        shape = f"{r.num_nodes}x {r.instance_type or '-'}" + (" [spot]" if r.use_spot else "")
+        rows.append([r.name, ago(r.launched_at), where, shape, r.status.value, autostop])
+    print_table(None, ["NAME", "LAUNCHED", "INFRA", "RESOURCES", "STATUS", "AUTOSTOP"], rows)
+
+
+def _show_blocked(as_json: bool) -> None:
+    from styx.state import open_store
+
+    blocked = open_store().blocked()
+    if as_json:
+        print_json(blocked)
+        return
+    if not blocked:
+        click.echo("Nothing is blocked.")
+        return
+    import time
+
+    rows = [
+        [
+            b["key"],
+            b["error_class"],
+            b["native_code"],
+            f"{int(b['expires_at'] - time.time())}s",
+            (b["reason"] or "")[:60],
+        ]
+        for b in blocked
+    ]
+    print_table(None, ["BLOCKED", "ERROR", "CODE", "EXPIRES IN", "REASON"], rows)
+
+
+@click.command()
+@click.argument("cluster_name")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def queue(cluster_name: str, as_json: bool) -> None:
+    """Show a cluster's job queue."""
+    from styx import sdk
+
+    jobs = sdk.queue(cluster_name)
+    if as_json:
+        print_json(jobs)
+        return
+    if not jobs:
+        click.echo(f"No jobs on cluster '{cluster_name}'.")
+        return
+    rows = [
+        [
+            j["job_id"],
+            j.get("name") or "-",
+            ago(j["submitted_at"]),
+            duration(j.get("started_at"), j.get("ended_at")),
+            j["status"],
+            j.get("exit_code"),
+            j.get("message") or "",
+        ]
+        for j in jobs
+    ]
+    print_table(
+        f"Job queue of '{cluster_name}'",
+        ["ID", "NAME", "SUBMITTED", "DURATION", "STATUS", "EXIT", "MESSAGE"],
+        rows,
+    )
+
+
+@click.command()
+@click.argument("cluster_name")
+@click.argument("job_id", type=int, required=False)
+@click.option("-f", "--follow/--no-follow", default=True, help="follow until the job ends")
+def logs(cluster_name: str, job_id: int | None, follow: bool) -> None:
+    """Print (and follow) a job's output; the latest job when no id is given."""
+    from styx import sdk
+
+    job = sdk.logs(cluster_name, job_id, follow=follow)
+    if job and follow and job.get("status") in ("FAILED", "FAILED_SETUP", "CANCELLED"):
+        sys.exit(int(job.get("exit_code") or 1))
+
+
+@click.command()
+@click.argument("cluster_name")
+@click.argument("job_ids", type=int, nargs=-1)
+@click.option("-a", "--all", "all_jobs", is_flag=True, help="cancel every unfinished job")
+@click.option("-y", "--yes", is_flag=True, help="do not ask for confirmation")
+def cancel(cluster_name: str, job_ids: tuple[int, ...], all_jobs: bool, yes: bool) -> None:
+    """Cancel jobs on a cluster."""
+    from styx import sdk
+
+    cancelled = sdk.cancel(cluster_name, list(job_ids), all_jobs)
+    click.echo(f"Cancelled: {', '.join(map(str, cancelled)) or 'nothing (already finished)'}")
+
+
+def _for_each(verb: str, names: tuple[str, ...], yes: bool, all_clusters: bool = False) -> None:
+    from styx import sdk
+
+    if all_clusters:
+        names = tuple(r.name for r in sdk.status())
+    if not names:
+        raise click.UsageError(f"{verb}: name at least one cluster")
+    if not yes and sys.stdin.isatty():
+        click.confirm(f"{verb.capitalize()} {', '.join(names)}?", default=True, abort=True)
+    fn = {"stop": sdk.stop, "start": sdk.start, "down": sdk.down}[verb]
+    for name in names:
+        fn(name)
+        click.echo(f"{verb}: cluster '{name}' done")
+
+
+@click.command()
+@click.argument("clusters", nargs=-1)
+@click.option("-y", "--yes", is_flag=True)
+@click.option("-a", "--all", "all_clusters", is_flag=True)
+def stop(clusters: tuple[str, ...], yes: bool, all_clusters: bool) -> None:
+    """Stop clusters (disks kept; restart with `styx start`)."""
+    _for_each("stop", clusters, yes, all_clusters)
+
+
+@click.command()
+@click.argument("clusters", nargs=-1)
+@click.option("-y", "--yes", is_flag=True)
+def start(clusters: tuple[str, ...], yes: bool) -> None:
+    """Start stopped clusters."""
+    _for_each("start", clusters, True)
+
+
+@click.command()
+@click.argument("clusters", nargs=-1)
+@click.option("-y", "--yes", is_flag=True)
+@click.option("-a", "--all", "all_clusters", is_flag=True)
+def down(clusters: tuple[str, ...], yes: bool, all_clusters: bool) -> None:
+    """Tear down clusters: terminate every instance."""
+    _for_each("down", clusters, yes, all_clusters)
+
+
+@click.command()
+@click.argument("cluster_name")
+@click.option("-i", "--idle-minutes", type=float, help="idle minutes before stopping")
+@click.option("--down", is_flag=True, help="tear down instead of stopping")
+@click.option("--cancel", "cancel_", is_flag=True, help="cancel autostop")
+def autostop(cluster_name: str, idle_minutes: float | None, down: bool, cancel_: bool) -> None:
+    """Stop (or tear down) a cluster after it has been idle for a while."""
+    from styx import sdk
+
+    if cancel_:
+        sdk.autostop(cluster_name, None)
+        click.echo(f"autostop cancelled on '{cluster_name}'")
+        return
+    minutes = 5.0 if idle_minutes is None else idle_minutes
+    sdk.autostop(cluster_name, minutes, down)
+    click.echo(f"'{cluster_name}' will {'go down' if down else 'stop'} after {minutes:g} idle min")

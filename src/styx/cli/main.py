@@ -1,0 +1,89 @@
+"""Entry point: ``styx``. Command modules are imported lazily so ``styx --help`` stays fast."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+# command name -> (module, attribute). Loaded only when that command runs (or for --help).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "launch": ("styx.cli.launch", "launch"),
+    "exec": ("styx.cli.launch", "exec_command"),
+    "status": ("styx.cli.cluster", "status"),
+    "queue": ("styx.cli.cluster", "queue"),
+    "logs": ("styx.cli.cluster", "logs"),
+    "cancel": ("styx.cli.cluster", "cancel"),
+    "stop": ("styx.cli.cluster", "stop"),
+    "start": ("styx.cli.cluster", "start"),
+    "down": ("styx.cli.cluster", "down"),
+    "autostop": ("styx.cli.cluster", "autostop"),
+    "check": ("styx.cli.misc", "check"),
+    "schema": ("styx.cli.misc", "schema"),
+}
+SUMMARIES = {
+    "launch": "Launch a task on a new or existing cluster.",
+    "exec": "Run a task or command on an up cluster.",
+    "status": "Show clusters.",
+    "queue": "Show a cluster's job queue.",
+    "logs": "Print (and follow) a job's output.",
+    "cancel": "Cancel jobs on a cluster.",
+    "stop": "Stop clusters.",
+    "start": "Start stopped clusters.",
+    "down": "Tear down clusters.",
+    "autostop": "Stop or tear down a cluster when idle.",
+    "check": "Show which clouds are enabled, and why not.",
+    "schema": "Print the JSON Schema of the task file.",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module = importlib.import_module(target[0])
+        command: click.Command = getattr(module, target[1])
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Summaries are listed here so that --help imports no command module.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, SUMMARIES.get(name, "")) for name in COMMANDS])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="styx", prog_name="styx")
+def cli() -> None:
+    """Styx: run AI and batch jobs on any infrastructure from one task file."""
+
+
+def main(argv: list[str] | None = None) -> Any:
+    from styx.errors import StyxError
+
+    try:
+        return cli.main(args=argv, prog_name="styx", standalone_mode=False)
+    except StyxError as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        sys.stderr.write(f"styx: error: {message}\n")
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.stderr.write("styx: aborted\n")
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("styx: interrupted\n")
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Running commands and copying files on a node: the interface, and the local implementation.
+
+Remote runners (SSH, Kubernetes exec) implement the same interface, so cluster set-up, file
+sync and job submission are written once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from styx.errors import ClusterError
+
+OutputCallback = Callable[[str], None]
+
+
+class CommandRunner(ABC):
+    """One node. Commands run with bash in the node's home folder unless ``cwd`` is given."""
+
+    label: str = "node"
+
+    @abstractmethod
+    async def run(
+        self,
+        cmd: str,
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+        on_output: OutputCallback | None = None,
+        stdin: bytes | None = None,
+    ) -> int:
+        """Run ``cmd``; stream merged stdout/stderr lines to ``on_output``; return the exit code."""
+
+    async def check_output(self, cmd: str, stdin: bytes | None = None) -> str:
+        """Run ``cmd`` and return its output; ClusterError naming the node on a non-zero exit."""
+        lines: list[str] = []
+        code = await self.run(cmd, on_output=lines.append, stdin=stdin)
+        output = "".join(lines)
+        if code != 0:
+            tail = output.strip().splitlines()[-1:] or ["no output"]
+            raise ClusterError(
+                f"{self.label}: '{cmd[:80]}' exited with {code}: {tail[0]}", node=self.label
+            )
+        return output
+
+    @abstractmethod
+    async def put(self, local: Path, remote: str, excludes: Sequence[str] = ()) -> None:
+        """Copy a file or folder to ``remote`` (``~/x`` or relative = under the node's home).
+
+        A folder's contents are mirrored into ``remote`` (created if missing); ``excludes`` are
+        gitignore-style patterns relative to the folder.
+        """
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+class LocalRunner(CommandRunner):
+    """A local-provider node: a sandbox folder on this machine that acts as the node's home."""
+
+    def __init__(self, home: Path, instance_id: str, label: str = "node") -> None:
+        self.home = home
+        self.instance_id = instance_id
+        self.label = label
+
+    def _env(self, env: dict[str, str] | None) -> dict[str, str]:
+        from styx.agent.nodes import LOCAL_MARKER
+
+        full = dict(os.environ)
+        full.update(env or {})
+        full["HOME"] = str(self.home)
+        full[LOCAL_MARKER] = self.instance_id  # so stop/terminate find this process
+        return full
+
+    def resolve(self, remote: str) -> Path:
+        if remote.startswith("~/") or remote == "~":
+            return self.home / remote[2:]
+        if os.path.isabs(remote):
+            raise ClusterError(
+                f"{self.label}: '{remote}' is outside the node's home; local nodes accept "
+                "paths under ~ (e.g. ~/data) only",
+                node=self.label,
+            )
+        return self.home / remote
+
+    async def run(
+        self,
+        cmd: str,
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+        on_output: OutputCallback | None = None,
+        stdin: bytes | None = None,
+    ) -> int:
+        proc = await asyncio.create_subprocess_exec(
+            "bash",
+            "--noprofile",
+            "--norc",
+            "-c",
+            cmd,
+            cwd=str(self.resolve(cwd) if cwd else self.home),
+            env=self._env(env),
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        if stdin is not None:
+            assert proc.stdin is not None
+            proc.stdin.write(stdin)
+            await proc.stdin.drain()
+            proc.stdin.close()
+        assert proc.stdout is not None
+        while True:
+            line = await proc.stdout.readline()
+            if not line:
+                break
+            if on_output is not None:
+                on_output(line.decode("utf-8", errors="replace"))
+        return await proc.wait()
+
+    async def put(self, local: Path, remote: str, excludes: Sequence[str] = ()) -> None:
+        from styx.execution.sync import copy_tree
+
+        target = self.resolve(remote)
+        await asyncio.to_thread(copy_tree, local, target, list(excludes))
+
+
+def quote_env(env: dict[str, str]) -> str:
+    return " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())

@@ -1,0 +1,135 @@
+"""Which clouds a launch may use, their live inventories, and the ranked offers for a task.
+
+Clouds enabled by credentials are those the last ``styx check`` found working (cached in
+``$STYX_HOME/enabled_clouds.json``, as probing every cloud on each launch would cost seconds).
+The local machine is used when the task asks for it (``infra: local``) or when no cloud is
+enabled, so that a fresh install runs tasks with no account at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from styx.config import styx_home
+from styx.errors import ResourcesUnavailableError, StyxError
+from styx.optimizer import Offer, plan
+from styx.providers.base import CloudProvider
+from styx.providers.instance import InstanceType
+from styx.task import Task
+
+INVENTORY_CLOUDS = ("local", "ssh", "kubernetes")
+_PROVIDERS: dict[str, CloudProvider] = {}
+
+
+def provider_factory() -> Callable[[str], CloudProvider]:
+    """name -> provider, one instance per name per process."""
+    from styx.providers.registry import canonical_name, get_provider
+
+    def get(name: str) -> CloudProvider:
+        key = canonical_name(name)
+        if key not in _PROVIDERS:
+            _PROVIDERS[key] = get_provider(key)
+        return _PROVIDERS[key]
+
+    return get
+
+
+def enabled_clouds_path() -> str:
+    return str(styx_home() / "enabled_clouds.json")
+
+
+def cached_enabled_clouds() -> list[str]:
+    try:
+        with open(enabled_clouds_path(), encoding="utf-8") as f:
+            data = json.load(f)
+        return [str(c) for c in data.get("enabled", [])]
+    except (OSError, ValueError):
+        return []
+
+
+def save_enabled_clouds(clouds: list[str]) -> None:
+    path = enabled_clouds_path()
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump({"enabled": clouds}, f)
+    import os
+
+    os.replace(path + ".tmp", path)
+
+
+def clouds_for(task: Task) -> list[str]:
+    candidates = task.resources.candidates()
+    pinned = [c.cloud for c in candidates]
+    if all(pinned):
+        return sorted({p for p in pinned if p})
+    enabled = [c for c in cached_enabled_clouds() if c != "local"]
+    named = {p for p in pinned if p}
+    return sorted(set(enabled) | named) if enabled else sorted(named | {"local"})
+
+
+async def inventories_for(clouds: list[str]) -> dict[str, dict[str, list[InstanceType]]]:
+    factory = provider_factory()
+    out: dict[str, dict[str, list[InstanceType]]] = {}
+    for cloud in clouds:
+        if cloud not in INVENTORY_CLOUDS:
+            continue
+        provider = factory(cloud)
+        regions = await provider.list_regions()
+        out[cloud] = {r: await provider.list_instance_types(r) for r in regions}
+    return out
+
+
+async def plan_offers(task: Task, is_blocked: Callable[[Offer], bool] | None = None) -> list[Offer]:
+    """Feasible offers for ``task``, cheapest first; ResourcesUnavailableError when none."""
+    clouds = clouds_for(task)
+    try:
+        inventories = await inventories_for(clouds)
+    except StyxError as exc:
+        raise ResourcesUnavailableError(f"cannot list offers: {exc}") from exc
+    offers = plan(
+        task.resources,
+        task.num_nodes,
+        clouds=clouds,
+        inventories=inventories,
+        is_blocked=is_blocked,
+    )
+    if not offers:
+        raise ResourcesUnavailableError(_explain(task, clouds, inventories))
+    return offers
+
+
+def _explain(
+    task: Task, clouds: list[str], inventories: dict[str, dict[str, list[InstanceType]]]
+) -> str:
+    try:
+        from styx.optimizer import explain_infeasible  # the catalog-backed optimizer has it
+    except ImportError:
+        explain_infeasible = None
+    if explain_infeasible is not None:
+        return str(
+            explain_infeasible(
+                task.resources, task.num_nodes, clouds=clouds, inventories=inventories
+            )
+        )
+    r = task.resources
+    wanted = ", ".join(
+        f"{k}={v}"
+        for k, v in (
+            ("cpus", r.cpus),
+            ("memory", r.memory),
+            ("accelerators", r.accelerators and ",".join(f"{n}:{c}" for n, c in r.accelerators)),
+            ("instance_type", r.instance_type),
+        )
+        if v
+    )
+    largest = [t for regions in inventories.values() for ts in regions.values() for t in ts]
+    biggest = max(largest, key=lambda t: (t.accelerator_count, t.vcpus), default=None)
+    hint = (
+        (
+            f"; largest available is {biggest.name} ({biggest.vcpus:g} CPUs, "
+            f"{biggest.memory_gib:g} GiB)"
+        )
+        if biggest
+        else ""
+    )
+    return f"no offer in {', '.join(clouds)} satisfies {wanted or 'the request'}{hint}"

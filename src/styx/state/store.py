@@ -1,0 +1,398 @@
+"""SQLite state store: clusters, instances, jobs, events, locks, block list, launch intents.
+
+WAL mode and ``BEGIN IMMEDIATE`` write transactions let several Styx processes share the file
+safely: readers never block, writers queue on SQLite's own lock (with a busy timeout) instead of
+corrupting each other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from styx.config import styx_home
+from styx.errors import ClusterError, ProviderError, StyxError
+from styx.providers.instance import Instance
+from styx.state.schema import MIGRATIONS
+
+BUSY_TIMEOUT_S = 30.0
+
+
+class ClusterStatus(enum.StrEnum):
+    INIT = "INIT"  # being provisioned or set up, or in an unknown state
+    UP = "UP"
+    STOPPED = "STOPPED"
+
+
+@dataclass
+class ClusterRecord:
+    name: str
+    provider: str
+    status: ClusterStatus
+    num_nodes: int
+    region: str | None = None
+    zone: str | None = None
+    instance_type: str | None = None
+    use_spot: bool = False
+    hourly_price: float | None = None
+    resources: dict[str, Any] = field(default_factory=dict)
+    task_yaml: dict[str, Any] = field(default_factory=dict)
+    setup_hash: str | None = None
+    autostop_minutes: float | None = None
+    autostop_down: bool = False
+    owner: str | None = None
+    launched_at: float = 0.0
+    updated_at: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["status"] = self.status.value
+        return d
+
+
+@dataclass
+class JobRecord:
+    cluster: str
+    job_id: int
+    name: str | None
+    status: str
+    submitted_at: float | None = None
+    ended_at: float | None = None
+    exit_code: int | None = None
+
+
+class StateStore:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._migrate()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # ---- plumbing ----------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version >= len(MIGRATIONS):
+            if version > len(MIGRATIONS):
+                raise StyxError(
+                    f"{self.path}: state schema v{version} is newer than this Styx "
+                    f"(v{len(MIGRATIONS)}); upgrade Styx"
+                )
+            return
+        with self.write():
+            # Re-read inside the write lock: another process may have migrated meanwhile.
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self._conn.execute(statement)
+                self._conn.execute(f"PRAGMA user_version = {number}")
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken up front so concurrent writers queue, never interleave."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        else:
+            self._conn.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    # ---- clusters ----------------------------------------------------------------------------
+
+    def upsert_cluster(self, record: ClusterRecord) -> None:
+        record.updated_at = time.time()
+        if not record.launched_at:
+            record.launched_at = record.updated_at
+        d = record.to_dict()
+        d["use_spot"] = int(record.use_spot)
+        d["autostop_down"] = int(record.autostop_down)
+        d["resources"] = json.dumps(record.resources)
+        d["task_yaml"] = json.dumps(record.task_yaml)
+        columns = ", ".join(d)
+        marks = ", ".join(f":{k}" for k in d)
+        updates = ", ".join(f"{k} = excluded.{k}" for k in d if k != "name")
+        with self.write() as db:
+            db.execute(
+                f"INSERT INTO clusters ({columns}) VALUES ({marks}) "
+                f"ON CONFLICT(name) DO UPDATE SET {updates}",
+                d,
+            )
+
+    def get_cluster(self, name: str) -> ClusterRecord | None:
+        row = self._conn.execute("SELECT * FROM clusters WHERE name = ?", (name,)).fetchone()
+        return _cluster_from_row(row) if row else None
+
+    def list_clusters(self) -> list[ClusterRecord]:
+        rows = self._conn.execute("SELECT * FROM clusters ORDER BY launched_at").fetchall()
+        return [_cluster_from_row(r) for r in rows]
+
+    def set_cluster_status(self, name: str, status: ClusterStatus) -> None:
+        with self.write() as db:
+            db.execute(
+                "UPDATE clusters SET status = ?, updated_at = ? WHERE name = ?",
+                (status.value, time.time(), name),
+            )
+
+    def set_autostop(self, name: str, minutes: float | None, down: bool) -> None:
+        with self.write() as db:
+            db.execute(
+                "UPDATE clusters SET autostop_minutes = ?, autostop_down = ?, updated_at = ? "
+                "WHERE name = ?",
+                (minutes, int(down), time.time(), name),
+            )
+
+    def set_setup_hash(self, name: str, setup_hash: str | None) -> None:
+        with self.write() as db:
+            db.execute("UPDATE clusters SET setup_hash = ? WHERE name = ?", (setup_hash, name))
+
+    def remove_cluster(self, name: str) -> None:
+        """Forget a cluster and everything recorded about it, in one transaction."""
+        with self.write() as db:
+            for table, column in (
+                ("clusters", "name"),
+                ("instances", "cluster"),
+                ("jobs", "cluster"),
+                ("launch_intents", "cluster"),
+            ):
+                db.execute(f"DELETE FROM {table} WHERE {column} = ?", (name,))
+
+    # ---- instances ---------------------------------------------------------------------------
+
+    def save_instances(self, instances: list[Instance]) -> None:
+        now = time.time()
+        with self.write() as db:
+            for inst in instances:
+                db.execute(
+                    "INSERT INTO instances (id, cluster, provider, node_rank, data, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                    "data = excluded.data, node_rank = excluded.node_rank, "
+                    "updated_at = excluded.updated_at",
+                    (
+                        inst.id,
+                        inst.cluster_name,
+                        inst.provider.value,
+                        inst.node_rank,
+                        json.dumps(inst.to_dict()),
+                        now,
+                    ),
+                )
+                db.execute("DELETE FROM launch_intents WHERE instance_id = ?", (inst.id,))
+
+    def instances(self, cluster: str) -> list[Instance]:
+        rows = self._conn.execute(
+            "SELECT data FROM instances WHERE cluster = ? ORDER BY node_rank", (cluster,)
+        ).fetchall()
+        return [Instance.from_dict(json.loads(r["data"])) for r in rows]
+
+    def remove_instances(self, ids: list[str]) -> None:
+        with self.write() as db:
+            db.executemany("DELETE FROM instances WHERE id = ?", [(i,) for i in ids])
+            db.executemany("DELETE FROM launch_intents WHERE instance_id = ?", [(i,) for i in ids])
+
+    def host_key(self, instance_id: str) -> str | None:
+        row = self._conn.execute(
+            "SELECT host_key FROM instances WHERE id = ?", (instance_id,)
+        ).fetchone()
+        return row["host_key"] if row else None
+
+    def pin_host_key(self, instance_id: str, key: str) -> None:
+        with self.write() as db:
+            db.execute("UPDATE instances SET host_key = ? WHERE id = ?", (key, instance_id))
+
+    # ---- launch intents (crash safety) -------------------------------------------------------
+
+    def record_intents(
+        self,
+        cluster: str,
+        provider: str,
+        region: str | None,
+        zone: str | None,
+        instance_type: str,
+        instance_ids: list[str],
+    ) -> None:
+        """Before a cloud call: the ids we are about to create, so a crash cannot lose them."""
+        now = time.time()
+        with self.write() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO launch_intents VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(i, cluster, provider, region, zone, instance_type, now) for i in instance_ids],
+            )
+
+    def intents(self, cluster: str | None = None) -> list[dict[str, Any]]:
+        query = "SELECT * FROM launch_intents"
+        args: tuple[Any, ...] = ()
+        if cluster is not None:
+            query += " WHERE cluster = ?"
+            args = (cluster,)
+        return [dict(r) for r in self._conn.execute(query, args).fetchall()]
+
+    def clear_intents(self, instance_ids: list[str]) -> None:
+        with self.write() as db:
+            db.executemany(
+                "DELETE FROM launch_intents WHERE instance_id = ?", [(i,) for i in instance_ids]
+            )
+
+    # ---- block list (scheduler) --------------------------------------------------------------
+
+    def block(self, key: str, error: ProviderError, ttl_s: float) -> None:
+        scope = key.split(":", 1)[0]
+        with self.write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO blocked_offers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    error.provider,
+                    error.region,
+                    error.zone,
+                    None,
+                    scope,
+                    type(error).__name__,
+                    error.native_code,
+                    error.message,
+                    time.time() + ttl_s,
+                ),
+            )
+
+    def is_blocked(self, keys: list[str], now: float | None = None) -> bool:
+        marks = ", ".join("?" for _ in keys)
+        row = self._conn.execute(
+            f"SELECT 1 FROM blocked_offers WHERE key IN ({marks}) AND expires_at > ? LIMIT 1",
+            (*keys, now or time.time()),
+        ).fetchone()
+        return row is not None
+
+    def blocked(self) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            "SELECT * FROM blocked_offers WHERE expires_at > ? ORDER BY expires_at", (time.time(),)
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+    def clear_blocked(self) -> int:
+        with self.write() as db:
+            return db.execute("DELETE FROM blocked_offers").rowcount
+
+    # ---- jobs and events ---------------------------------------------------------------------
+
+    def save_jobs(self, jobs: list[JobRecord]) -> None:
+        with self.write() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (j.cluster, j.job_id, j.name, j.status, j.submitted_at, j.ended_at, j.exit_code)
+                    for j in jobs
+                ],
+            )
+
+    def jobs(self, cluster: str) -> list[JobRecord]:
+        rows = self._conn.execute(
+            "SELECT * FROM jobs WHERE cluster = ? ORDER BY job_id", (cluster,)
+        ).fetchall()
+        return [JobRecord(**dict(r)) for r in rows]
+
+    def add_event(self, cluster: str | None, kind: str, message: str) -> None:
+        with self.write() as db:
+            db.execute(
+                "INSERT INTO events (ts, cluster, kind, message) VALUES (?, ?, ?, ?)",
+                (time.time(), cluster, kind, message),
+            )
+
+    def events(self, cluster: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        if cluster is None:
+            rows = self._conn.execute(
+                "SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        else:
+            rows = self._conn.execute(
+                "SELECT * FROM events WHERE cluster = ? ORDER BY id DESC LIMIT ?", (cluster, limit)
+            ).fetchall()
+        return [dict(r) for r in reversed(rows)]
+
+    # ---- locks -------------------------------------------------------------------------------
+
+    def try_lock(self, name: str, owner: str) -> bool:
+        """Take a named lock; a lock whose holder process died on this host is taken over."""
+        host = socket.gethostname()
+        with self.write() as db:
+            row = db.execute("SELECT * FROM locks WHERE name = ?", (name,)).fetchone()
+            if row is not None:
+                stale = row["host"] == host and not _pid_alive(int(row["pid"]))
+                if not stale and row["owner"] != owner:
+                    return False
+            db.execute(
+                "INSERT OR REPLACE INTO locks VALUES (?, ?, ?, ?, ?)",
+                (name, owner, os.getpid(), host, time.time()),
+            )
+            return True
+
+    def unlock(self, name: str, owner: str) -> None:
+        with self.write() as db:
+            db.execute("DELETE FROM locks WHERE name = ? AND owner = ?", (name, owner))
+
+    def lock_holder(self, name: str) -> dict[str, Any] | None:
+        row = self._conn.execute("SELECT * FROM locks WHERE name = ?", (name,)).fetchone()
+        return dict(row) if row else None
+
+    @contextlib.contextmanager
+    def cluster_lock(self, cluster: str, wait_s: float = 0.0) -> Iterator[None]:
+        """Exclusive use of a cluster name for one operation (launch, down, start, stop)."""
+        owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
+        deadline = time.monotonic() + wait_s
+        while not self.try_lock(f"cluster:{cluster}", owner):
+            if time.monotonic() >= deadline:
+                holder = self.lock_holder(f"cluster:{cluster}") or {}
+                raise ClusterError(
+                    f"cluster '{cluster}' is busy: another Styx process (pid "
+                    f"{holder.get('pid', '?')}) is operating on it; try again when it finishes",
+                    cluster=cluster,
+                )
+            time.sleep(0.2)
+        try:
+            yield
+        finally:
+            self.unlock(f"cluster:{cluster}", owner)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _cluster_from_row(row: sqlite3.Row) -> ClusterRecord:
+    d = dict(row)
+    d["status"] = ClusterStatus(d["status"])
+    d["use_spot"] = bool(d["use_spot"])
+    d["autostop_down"] = bool(d["autostop_down"])
+    d["resources"] = json.loads(d["resources"] or "{}")
+    d["task_yaml"] = json.loads(d["task_yaml"] or "{}")
+    return ClusterRecord(**d)
+
+
+def open_store(path: str | os.PathLike[str] | None = None) -> StateStore:
+    return StateStore(path or styx_home() / "state.db")
