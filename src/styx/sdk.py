@@ -149,6 +149,8 @@ async def _launch(
                 if idle_minutes is not None
                 else (autostop.idle_minutes if autostop else None)
             )
+            if down and minutes is None:
+                minutes = 0.0  # `launch --down`: tear down as soon as the job is done
             if minutes is not None:
                 want_down = down or bool(autostop and autostop.down)
                 await backend.set_autostop(minutes, want_down)
