@@ -182,7 +182,8 @@ def _parse(data: dict[str, Any], where: str, base: Resources) -> Resources:
     values: dict[str, Any] = {}
     if "infra" in data and any(k in data for k in ("cloud", "region", "zone")):
         raise TaskSpecError(
-            f"{where}.infra: use either 'infra' or 'cloud/region/zone', not both", field="infra"
+            f"{where}.infra: use either 'infra' or 'cloud/region/zone', not both",
+            field=f"{where}.infra",
         )
     if data.get("infra") is not None:
         values.update(parse_infra(data["infra"], f"{where}.infra"))
@@ -267,15 +268,13 @@ def parse_infra(value: Any, where: str = "infra") -> dict[str, str | None]:
     ``local``, ``*`` or ``*/us-east-1`` (any cloud)."""
     text = as_str(where, value).strip()
     parts = text.split("/")
+    if parts[0].lower() in ("k8s", "kubernetes", "ssh") and len(parts) > 2:
+        parts = [parts[0], "/".join(parts[1:])]  # contexts/pools may contain '/' (EKS ARNs)
     if not text or len(parts) > 3 or any(not p for p in parts):
         raise fail(where, value, "'cloud[/region[/zone]]', e.g. 'aws/us-east-1'")
     cloud = None if parts[0] == "*" else parse_cloud(parts[0], where)
     region = parts[1] if len(parts) > 1 and parts[1] != "*" else None
     zone = parts[2] if len(parts) > 2 and parts[2] != "*" else None
-    if cloud in ("kubernetes", "ssh") and len(parts) > 2:
-        # Contexts and pool names may contain '/' (e.g. EKS ARNs): keep the rest whole.
-        region = "/".join(parts[1:])
-        zone = None
     if cloud == "local" and len(parts) > 1:
         raise fail(where, value, "just 'local' (this machine has no regions)")
     return {"cloud": cloud, "region": region, "zone": zone}
