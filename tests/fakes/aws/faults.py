@@ -76,16 +76,17 @@ def ec2_vcpu_quota(quota_code: str, value: float) -> Iterator[None]:
     from moto.servicequotas.models import ServiceQuotasBackend
 
     original = ServiceQuotasBackend.get_service_quota
+    wanted = quota_code
 
-    def with_ec2(self, service_code, quota_code_asked):  # type: ignore[no-untyped-def]
-        if service_code == "ec2" and quota_code_asked == quota_code:
+    def with_ec2(self, service_code, quota_code):  # type: ignore[no-untyped-def]
+        if service_code == "ec2" and quota_code == wanted:
             return {
                 "ServiceCode": "ec2", "ServiceName": "Amazon Elastic Compute Cloud (Amazon EC2)",
                 "QuotaArn": f"arn:aws:servicequotas:{self.region_name}::ec2/{quota_code}",
                 "QuotaCode": quota_code, "QuotaName": "Running instances (vCPUs)",
                 "Value": value, "Unit": "None", "Adjustable": True, "GlobalQuota": False,
             }  # fmt: skip
-        return original(self, service_code, quota_code_asked)
+        return original(self, service_code, quota_code)
 
     ServiceQuotasBackend.get_service_quota = with_ec2  # type: ignore[method-assign]
     try:

@@ -48,9 +48,9 @@ class MotoServer:
 
 def start_moto() -> MotoServer:
     """Start moto on 127.0.0.1 with an OS-chosen free port (port 0), ready on return."""
-    from moto.server import ThreadedMotoServer
-
     import logging
+
+    from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

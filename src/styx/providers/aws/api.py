@@ -85,7 +85,7 @@ class Api:
         for attempt in range(1, attempts + 1):
             try:
                 return await run_sync(self._invoke, service, region, op, kwargs)
-            except Exception as exc:  # noqa: BLE001 - every SDK error goes through the table
+            except Exception as exc:
                 err = translate(exc, region=region, zone=zone, op=op)
                 if not isinstance(err, TransientError) or attempt == attempts:
                     raise err from exc
@@ -101,7 +101,9 @@ class Api:
     def _backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]."""
         s = self.settings
-        return random.uniform(0, min(s.retry_max_delay_s, s.retry_base_delay_s * 2 ** (attempt - 1)))
+        return random.uniform(
+            0, min(s.retry_max_delay_s, s.retry_base_delay_s * 2 ** (attempt - 1))
+        )
 
     async def pages(
         self, service: str, region: str, op: str, key: str, **kwargs: Any
@@ -119,5 +121,7 @@ class Api:
 
     async def reservations(self, region: str, **kwargs: Any) -> list[dict[str, Any]]:
         """Flattened instances of DescribeInstances (all pages)."""
-        reservations = await self.pages("ec2", region, "describe_instances", "Reservations", **kwargs)
+        reservations = await self.pages(
+            "ec2", region, "describe_instances", "Reservations", **kwargs
+        )
         return [i for r in reservations for i in r.get("Instances") or []]

@@ -156,9 +156,7 @@ class AWSProvider(CloudProvider):
             params["IamInstanceProfile"] = {key: profile}
         self._remember_region(region)
         try:
-            answer = await self.api.call(
-                "ec2", region, "run_instances", zone=subnet.zone, **params
-            )
+            answer = await self.api.call("ec2", region, "run_instances", zone=subnet.zone, **params)
         except ProviderError:
             await self._cleanup_after_failed_launch(region, request.cluster_name)
             raise
@@ -179,9 +177,7 @@ class AWSProvider(CloudProvider):
 
     # ---- queries -------------------------------------------------------------------------
 
-    async def _find(
-        self, region: str, ids: list[str], whole_gang: bool = False
-    ) -> list[Instance]:
+    async def _find(self, region: str, ids: list[str], whole_gang: bool = False) -> list[Instance]:
         """Styx instances in ``region`` whose id (derived from tag + launch index) is in ids.
 
         ``whole_gang``: also every member launched under one of ``ids``, alive ones only (how
