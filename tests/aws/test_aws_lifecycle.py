@@ -153,11 +153,15 @@ def test_other_region_is_found_by_a_fresh_provider(
 def test_named_vpc_and_subnet_and_zone(
     make_provider: Callable[..., Any], make_request: Callable[..., Any], ec2: Any
 ) -> None:
-    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16", TagSpecifications=[
-        {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "styx-vpc"}]}])["Vpc"]  # fmt: skip
-    subnet = ec2.create_subnet(VpcId=vpc["VpcId"], CidrBlock="10.9.1.0/24",
-                               AvailabilityZone="us-east-1c", TagSpecifications=[
-        {"ResourceType": "subnet", "Tags": [{"Key": "Name", "Value": "styx-sub"}]}])["Subnet"]  # fmt: skip
+    def named(kind: str, name: str) -> list[dict[str, Any]]:
+        return [{"ResourceType": kind, "Tags": [{"Key": "Name", "Value": name}]}]
+
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16", TagSpecifications=named("vpc", "styx-vpc"))
+    subnet = ec2.create_subnet(
+        VpcId=vpc["Vpc"]["VpcId"], CidrBlock="10.9.1.0/24", AvailabilityZone="us-east-1c",
+        TagSpecifications=named("subnet", "styx-sub"),
+    )["Subnet"]  # fmt: skip
+    vpc = vpc["Vpc"]
     provider = make_provider(vpc_name="styx-vpc", subnet_names=["styx-sub"])
     inst = run(provider.provision(make_request("vpc", zone="us-east-1c")))
     raw = ec2.describe_instances(InstanceIds=[inst.native_id])["Reservations"][0]["Instances"][0]

@@ -65,12 +65,9 @@ class AWSProvider(CloudProvider):
 
     # ---- regions in use ------------------------------------------------------------------
 
-    def _launched_path(self) -> os.PathLike[str]:
-        return styx_home() / "aws" / "regions.json"
-
     def _launched_regions(self) -> list[str]:
         try:
-            return list(json.loads(open(self._launched_path()).read()))
+            return list(json.loads((styx_home() / "aws" / "regions.json").read_text()))
         except (OSError, ValueError):
             return []
 
@@ -340,4 +337,4 @@ class AWSProvider(CloudProvider):
 def _is_gpu_type(name: str) -> bool:
     """GPU families get the Deep Learning AMI by default (drivers included)."""
     family = name.split(".", 1)[0].lower()
-    return family.startswith(("g", "p")) and not family.startswith("gr")
+    return family.startswith(("g", "p"))  # g4dn..g7e, gr6, p3dn..p6: all NVIDIA

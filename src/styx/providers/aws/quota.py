@@ -80,8 +80,8 @@ async def check_quota(
     except ProviderError as err:
         if err.native_code not in _NO_DATA:
             raise
-        return QuotaInfo(region, instance_type, use_spot, code, None, None,
-                         reason=f"Service Quotas has no data for {code}: {err.message}")  # fmt: skip
+        reason = f"Service Quotas has no data for {code}: {err.message}"
+        return QuotaInfo(region, instance_type, use_spot, code, None, None, reason=reason)
     limit = float(answer["Quota"]["Value"])
     used = await _used_vcpus(api, catalog, region, cls, use_spot)
     return QuotaInfo(region, instance_type, use_spot, code, limit, used)
