@@ -89,9 +89,7 @@ def main() -> None:
         rows.append((size, statistics.median(cold_t), max(cold_c),
                      statistics.median(warm_t), max(warm_c)))  # fmt: skip
     server.stop()
-    print(
-        "| nodes | cold: s to running | cold: EC2 calls | warm: s to running | warm: EC2 calls |"
-    )
+    print("| nodes | cold: s to running | cold: EC2 calls | warm: s to running | warm: EC2 calls |")
     print("| ---: | ---: | ---: | ---: | ---: |")
     for size, ct, cc, wt, wc in rows:
         print(f"| {size} | {ct:.3f} | {cc} | {wt:.3f} | {wc} |")
