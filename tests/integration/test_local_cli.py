@@ -15,11 +15,17 @@ import pytest
 from tests.conftest import REPO, styx_env
 
 
-def styx(home: Path, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+def styx(
+    home: Path, *args: str, timeout: float = 120, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "styx.cli.main", *args],
-        env=styx_env(home, **env), capture_output=True, text=True, timeout=timeout,
-        stdin=subprocess.DEVNULL, cwd=str(REPO),
+        env=styx_env(home, **env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        cwd=str(REPO),
     )
 
 
@@ -151,8 +157,10 @@ def test_bad_input_one_line_no_state_change(
 
 def test_failing_job_fails_launch_with_its_exit_code(styx_home: Path, tmp_path: Path) -> None:
     task = tmp_path / "fail.yaml"
-    task.write_text("num_nodes: 2\nresources: {infra: local}\n"
-                    "run: |\n  if [ $SKYPILOT_NODE_RANK = 1 ]; then exit 7; fi; sleep 30\n")
+    task.write_text(
+        "num_nodes: 2\nresources: {infra: local}\n"
+        "run: |\n  if [ $SKYPILOT_NODE_RANK = 1 ]; then exit 7; fi; sleep 30\n"
+    )
     started = time.monotonic()
     result = styx(styx_home, "launch", "-y", "-c", "f", str(task))
     assert result.returncode == 7
@@ -164,13 +172,17 @@ def test_failing_job_fails_launch_with_its_exit_code(styx_home: Path, tmp_path: 
 
 
 def test_cancel_kills_running_job(styx_home: Path) -> None:
-    result = styx(styx_home, "launch", "-y", "-d", "-c", "cx", "--infra", "local",
-                  "sleep 300; echo never")
+    result = styx(
+        styx_home, "launch", "-y", "-d", "-c", "cx", "--infra", "local", "sleep 300; echo never"
+    )
     assert result.returncode == 0, result.stderr
 
     def sleeping() -> list[int]:
-        return [p for p in processes_of(styx_home)
-                if b"sleep\x00300" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        return [
+            p
+            for p in processes_of(styx_home)
+            if b"sleep\x00300" in Path(f"/proc/{p}/cmdline").read_bytes()
+        ]
 
     assert wait_for(lambda: bool(sleeping()))
     out = styx(styx_home, "cancel", "cx", "1")
@@ -208,10 +220,13 @@ def test_setup_runs_once_and_again_when_changed(styx_home: Path, tmp_path: Path)
 
 def test_secrets_reach_the_job_but_no_file(styx_home: Path, tmp_path: Path) -> None:
     task = tmp_path / "t.yaml"
-    task.write_text("resources: {infra: local}\nsecrets: {TOKEN: null}\nenvs: {PLAIN: p}\n"
-                    "run: echo \"$TOKEN\" > ~/seen.txt; echo done\n")
-    result = styx(styx_home, "launch", "-y", "-c", "sec", "--secret", "TOKEN=hunter2-xyz",
-                  str(task))
+    task.write_text(
+        "resources: {infra: local}\nsecrets: {TOKEN: null}\nenvs: {PLAIN: p}\n"
+        'run: echo "$TOKEN" > ~/seen.txt; echo done\n'
+    )
+    result = styx(
+        styx_home, "launch", "-y", "-c", "sec", "--secret", "TOKEN=hunter2-xyz", str(task)
+    )
     assert result.returncode == 0, result.stderr
     seen = instance_dirs(styx_home)[0] / "home" / "seen.txt"
     assert seen.read_text().strip() == "hunter2-xyz"
@@ -224,8 +239,9 @@ def test_secrets_reach_the_job_but_no_file(styx_home: Path, tmp_path: Path) -> N
 
 def test_autostop_stops_then_down_tears_down(styx_home: Path) -> None:
     env = {"STYX_AUTOSTOP_CHECK_S": "0.2"}
-    result = styx(styx_home, "launch", "-y", "-c", "as", "--infra", "local", "-i", "0.01",
-                  "echo hi", **env)
+    result = styx(
+        styx_home, "launch", "-y", "-c", "as", "--infra", "local", "-i", "0.01", "echo hi", **env
+    )
     assert result.returncode == 0, result.stderr
 
     def status_of(name: str) -> str | None:
@@ -240,10 +256,30 @@ def test_autostop_stops_then_down_tears_down(styx_home: Path) -> None:
 
 
 def test_concurrent_launches_of_one_name_make_one_cluster(styx_home: Path) -> None:
-    cmd = [sys.executable, "-m", "styx.cli.main", "launch", "-y", "-d", "-c", "same",
-           "--infra", "local", "echo hi"]
-    procs = [subprocess.Popen(cmd, env=styx_env(styx_home), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, cwd=str(REPO)) for _ in range(2)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "styx.cli.main",
+        "launch",
+        "-y",
+        "-d",
+        "-c",
+        "same",
+        "--infra",
+        "local",
+        "echo hi",
+    ]
+    procs = [
+        subprocess.Popen(
+            cmd,
+            env=styx_env(styx_home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=str(REPO),
+        )
+        for _ in range(2)
+    ]
     results = [p.communicate(timeout=120) for p in procs]
     codes = [p.returncode for p in procs]
     # Either both succeed (the second reused the cluster) or the loser says the name is busy.

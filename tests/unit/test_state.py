@@ -35,8 +35,14 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 def test_cluster_and_instance_round_trip(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "s.db")
     store.upsert_cluster(_record("c1"))
-    inst = Instance(id="i1", provider=ProviderType.LOCAL, cluster_name="c1",  # type: ignore[arg-type]
-                    instance_type="local-1cpu", state=InstanceState.RUNNING, private_ip="127.0.0.1")
+    inst = Instance(
+        id="i1",
+        provider=ProviderType.LOCAL,
+        cluster_name="c1",  # type: ignore[arg-type]
+        instance_type="local-1cpu",
+        state=InstanceState.RUNNING,
+        private_ip="127.0.0.1",
+    )
     store.record_intents("c1", "local", None, None, "local-1cpu", ["i1", "i2"])
     store.save_instances([inst])
     assert [i["instance_id"] for i in store.intents("c1")] == ["i2"]  # saved ids leave intents
@@ -73,10 +79,8 @@ def test_two_processes_write_at_once(tmp_path: Path) -> None:
 
 def test_cluster_lock_is_exclusive(tmp_path: Path) -> None:
     a, b = StateStore(tmp_path / "s.db"), StateStore(tmp_path / "s.db")
-    with a.cluster_lock("c1"):
-        with pytest.raises(ClusterError, match="busy"):
-            with b.cluster_lock("c1"):
-                pass
+    with a.cluster_lock("c1"), pytest.raises(ClusterError, match="busy"), b.cluster_lock("c1"):
+        pass
     with b.cluster_lock("c1"):  # released
         pass
 
@@ -86,7 +90,9 @@ def test_stale_lock_of_dead_process_is_taken_over(tmp_path: Path) -> None:
     import socket
 
     with store.write() as db:
-        db.execute("INSERT INTO locks VALUES (?, ?, ?, ?, ?)",
-                   ("cluster:c1", "ghost", 2**22 + 12345, socket.gethostname(), 0.0))
+        db.execute(
+            "INSERT INTO locks VALUES (?, ?, ?, ?, ?)",
+            ("cluster:c1", "ghost", 2**22 + 12345, socket.gethostname(), 0.0),
+        )
     with store.cluster_lock("c1"):
         assert store.lock_holder("cluster:c1")["owner"] != "ghost"

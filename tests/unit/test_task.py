@@ -109,12 +109,20 @@ def test_candidates_any_of_and_ordered() -> None:
     r = Resources.from_yaml({"accelerators": ["A100:8", "H100:8"], "cpus": "8+"})
     assert [c.accelerators for c in r.candidates()] == [(("A100", 8),), (("H100", 8),)]
     assert all(c.cpus == Quantity(8, at_least=True) for c in r.candidates())
-    r = Resources.from_yaml({"use_spot": True,
-                             "ordered": [{"infra": "gcp", "accelerators": "L4"},
-                                         {"infra": "aws/us-west-2", "accelerators": "A10G"}]})
+    r = Resources.from_yaml(
+        {
+            "use_spot": True,
+            "ordered": [
+                {"infra": "gcp", "accelerators": "L4"},
+                {"infra": "aws/us-west-2", "accelerators": "A10G"},
+            ],
+        }
+    )
     cands = r.candidates()
     assert [(c.cloud, c.region, c.accelerators) for c in cands] == [
-        ("gcp", None, (("L4", 1),)), ("aws", "us-west-2", (("A10G", 1),))]
+        ("gcp", None, (("L4", 1),)),
+        ("aws", "us-west-2", (("A10G", 1),)),
+    ]
     assert all(c.use_spot for c in cands)
 
 

@@ -22,9 +22,14 @@ def status(
     if blocked:
         _show_blocked(as_json)
         return
-    from styx import sdk
+    if refresh:
+        from styx import sdk
 
-    records = sdk.status(refresh=refresh, cluster_names=list(clusters) or None)
+        records = sdk.status(refresh=True, cluster_names=list(clusters) or None)
+    else:  # the plain listing reads the state file only: no asyncio, no providers (fast)
+        from styx.state import open_store
+
+        records = [r for r in open_store().list_clusters() if not clusters or r.name in clusters]
     if ip:
         from styx.state import open_store
 

@@ -16,7 +16,6 @@ General rules for every method:
 from __future__ import annotations
 
 import asyncio
-import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 
@@ -61,13 +60,12 @@ class ProvisionRequest:
     def for_rank(self, rank: int) -> ProvisionRequest:
         """The same request for another node of a gang (call it on the rank-0 request).
 
-        The rank's instance id is derived from the gang's, so a retried gang launch and the
-        scheduler's launch intents name the very same ids.
+        The rank's instance id is ``<gang id>-<rank>``, so a retried gang launch and the
+        scheduler's launch intents name the very same ids (EC2 derives it from AmiLaunchIndex).
         """
         if rank == self.node_rank:
             return self
-        derived = uuid.uuid5(uuid.UUID(hex=self.instance_id), f"rank-{rank}").hex
-        return replace(self, node_rank=rank, instance_id=InstanceId(derived))
+        return replace(self, node_rank=rank, instance_id=InstanceId(f"{self.instance_id}-{rank}"))
 
 
 class CloudProvider(ABC):
