@@ -18,8 +18,14 @@ TOKEN = "styx-test-token"
 @pytest.fixture
 def arm_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeArmServer]:
     # Nothing in these tests may fall back to the real cloud or Entra ID.
-    for var in ("AZURE_SUBSCRIPTION_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET",
-                "AZURE_TENANT_ID", "STYX_AZURE_BASE_URL", "STYX_AZURE_ACCESS_TOKEN"):  # fmt: skip
+    for var in (
+        "AZURE_SUBSCRIPTION_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_TENANT_ID",
+        "STYX_AZURE_BASE_URL",
+        "STYX_AZURE_ACCESS_TOKEN",
+    ):
         monkeypatch.delenv(var, raising=False)
     server = FakeArmServer(FakeArm(SUBSCRIPTION, TOKEN), tmp_path / "arm-tls").start()
     yield server

@@ -20,8 +20,9 @@ from tests.fakes.azure.server import FakeArmServer
 def raw_get(server: FakeArmServer, path: str) -> tuple[int, dict[str, Any]]:
     """An independent HTTPS GET against the fake (no Azure SDK involved)."""
     ctx = ssl.create_default_context(cafile=str(server.cert_path))
-    req = urllib.request.Request(f"{server.url}{path}?api-version=2026-04-01",
-                                 headers={"Authorization": f"Bearer {TOKEN}"})  # fmt: skip
+    req = urllib.request.Request(
+        f"{server.url}{path}?api-version=2026-04-01", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
     try:
         with urllib.request.urlopen(req, context=ctx, timeout=5) as resp:
             return resp.status, json.loads(resp.read() or b"{}")
@@ -41,8 +42,9 @@ class TestAzureContract(ProviderContract):
     @pytest.fixture
     def make_request(self) -> Callable[..., ProvisionRequest]:
         def make(cluster: str, **overrides: Any) -> ProvisionRequest:
-            return ProvisionRequest(cluster_name=cluster, instance_type="Standard_D2s_v3",
-                                    region="eastus", **overrides)  # fmt: skip
+            return ProvisionRequest(
+                cluster_name=cluster, instance_type="Standard_D2s_v3", region="eastus", **overrides
+            )
 
         return make
 

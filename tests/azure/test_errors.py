@@ -48,13 +48,19 @@ def request(region: str = "westeurope", **kw: Any) -> ProvisionRequest:
 def test_injected_create_errors(
     azure: Any, arm: FakeArm, code: str, during_lro: bool, expected: type[ProviderError]
 ) -> None:
-    arm.inject_create_error("westeurope", code, status=400 if code.startswith("I") else 409,
-                            during_lro=during_lro)  # fmt: skip
+    arm.inject_create_error(
+        "westeurope", code, status=400 if code.startswith("I") else 409, during_lro=during_lro
+    )
     with pytest.raises(expected) as info:
         run(azure.provision(request(zone="2")))
     err = info.value
     assert type(err) is expected
-    assert (err.native_code, err.provider, err.region, err.zone) == (code, "azure", "westeurope", "2")
+    assert (err.native_code, err.provider, err.region, err.zone) == (
+        code,
+        "azure",
+        "westeurope",
+        "2",
+    )
     assert leftovers(arm) == {}, "a failed create must not leak resources"
 
 

@@ -14,8 +14,13 @@ from tests.fakes.azure.server import FakeArmServer
 from tests.fakes.azure.state import FakeArm
 
 NET = "Microsoft.Network"
-KINDS = (f"{NET}/networkInterfaces", f"{NET}/publicIPAddresses", f"{NET}/networkSecurityGroups",
-         "Microsoft.Compute/virtualMachines", "Microsoft.Compute/disks")  # fmt: skip
+KINDS = (
+    f"{NET}/networkInterfaces",
+    f"{NET}/publicIPAddresses",
+    f"{NET}/networkSecurityGroups",
+    "Microsoft.Compute/virtualMachines",
+    "Microsoft.Compute/disks",
+)
 
 
 def run(coro: Any) -> Any:
@@ -29,7 +34,8 @@ def request(cluster: str = "c1", **kw: Any) -> ProvisionRequest:
 
 def leftovers(arm: FakeArm) -> dict[str, list[str]]:
     return {k: arm.names(k) for k in KINDS if arm.names(k)} | (
-        {"groups": sorted(arm.groups)} if arm.groups else {})  # fmt: skip
+        {"groups": sorted(arm.groups)} if arm.groups else {}
+    )
 
 
 def test_spot_body_tags_key_and_ips(azure: Any, arm: FakeArm) -> None:

@@ -17,9 +17,12 @@ COMPUTE = "Microsoft.Compute"
 VM_TYPE = f"{COMPUTE}/virtualMachines"
 # Resource types served generically (PUT stores the body, GET returns it, DELETE removes it).
 GENERIC_TYPES = {
-    f"{NET}/virtualNetworks", f"{NET}/networkSecurityGroups", f"{NET}/publicIPAddresses",
-    f"{NET}/networkInterfaces", f"{COMPUTE}/disks",
-}  # fmt: skip
+    f"{NET}/virtualNetworks",
+    f"{NET}/networkSecurityGroups",
+    f"{NET}/publicIPAddresses",
+    f"{NET}/networkInterfaces",
+    f"{COMPUTE}/disks",
+}
 TYPE_CASE = {t.split("/")[1].lower(): t for t in [*GENERIC_TYPES, VM_TYPE]}
 
 
@@ -36,7 +39,8 @@ def _ok(body: Json | None, status: int = 200) -> Reply:
 
 def async_reply(arm: FakeArm, op: Operation, status: int, body: Json | None) -> Reply:
     """201/202 with an Azure-AsyncOperation URL (and Location for 202), polled until done."""
-    base = f"{arm.base_url}/subscriptions/{arm.subscription}/providers/{COMPUTE}/locations/{op.location}"
+    sub = f"{arm.base_url}/subscriptions/{arm.subscription}"
+    base = f"{sub}/providers/{COMPUTE}/locations/{op.location}"
     headers = {"Azure-AsyncOperation": f"{base}/operations/{op.id}?api-version=2026-04-01"}
     if status == 202:
         headers["Location"] = f"{base}/operationResults/{op.id}?api-version=2026-04-01"
@@ -45,8 +49,10 @@ def async_reply(arm: FakeArm, op: Operation, status: int, body: Json | None) -> 
 
 def location_reply(arm: FakeArm, op: Operation) -> Reply:
     """202 with only a Location header (DELETE style), polled until it answers 200."""
-    url = (f"{arm.base_url}/subscriptions/{arm.subscription}/providers/{COMPUTE}/locations/"
-           f"{op.location}/operationResults/{op.id}?api-version=2026-04-01")  # fmt: skip
+    url = (
+        f"{arm.base_url}/subscriptions/{arm.subscription}/providers/{COMPUTE}/locations/"
+        f"{op.location}/operationResults/{op.id}?api-version=2026-04-01"
+    )
     return Reply(202, None, {"Location": url, "Retry-After": "0"})
 
 
@@ -71,24 +77,49 @@ def operation_result(arm: FakeArm, op_id: str) -> Reply:
 
 
 def subscription(arm: FakeArm) -> Reply:
-    return _ok({"id": f"/subscriptions/{arm.subscription}", "subscriptionId": arm.subscription,
-                "displayName": "Styx fake subscription", "state": "Enabled"})  # fmt: skip
+    return _ok(
+        {
+            "id": f"/subscriptions/{arm.subscription}",
+            "subscriptionId": arm.subscription,
+            "displayName": "Styx fake subscription",
+            "state": "Enabled",
+        }
+    )
 
 
 def locations(arm: FakeArm) -> Reply:
-    return _ok({"value": [
-        {"id": f"/subscriptions/{arm.subscription}/locations/{loc}", "name": loc,
-         "displayName": loc, "metadata": {"regionType": "Physical"}} for loc in LOCATIONS
-    ]})  # fmt: skip
+    return _ok(
+        {
+            "value": [
+                {
+                    "id": f"/subscriptions/{arm.subscription}/locations/{loc}",
+                    "name": loc,
+                    "displayName": loc,
+                    "metadata": {"regionType": "Physical"},
+                }
+                for loc in LOCATIONS
+            ]
+        }
+    )
 
 
 def vm_sizes(arm: FakeArm, location: str) -> Reply:
     _check_location(location)
-    return _ok({"value": [
-        {"name": s.name, "numberOfCores": s.vcpus, "memoryInMB": s.memory_mb,
-         "osDiskSizeInMB": 1047552, "resourceDiskSizeInMB": 16384, "maxDataDiskCount": 8}
-        for s in SIZES
-    ]})  # fmt: skip
+    return _ok(
+        {
+            "value": [
+                {
+                    "name": s.name,
+                    "numberOfCores": s.vcpus,
+                    "memoryInMB": s.memory_mb,
+                    "osDiskSizeInMB": 1047552,
+                    "resourceDiskSizeInMB": 16384,
+                    "maxDataDiskCount": 8,
+                }
+                for s in SIZES
+            ]
+        }
+    )
 
 
 def skus(arm: FakeArm, query: dict[str, str]) -> Reply:
@@ -97,16 +128,25 @@ def skus(arm: FakeArm, query: dict[str, str]) -> Reply:
     rows = []
     for loc in locs:
         for s in SIZES:
-            caps = [{"name": "vCPUs", "value": str(s.vcpus)},
-                    {"name": "MemoryGB", "value": f"{s.memory_mb / 1024:g}"}]  # fmt: skip
+            caps = [
+                {"name": "vCPUs", "value": str(s.vcpus)},
+                {"name": "MemoryGB", "value": f"{s.memory_mb / 1024:g}"},
+            ]
             if s.gpus:
                 caps.append({"name": "GPUs", "value": str(s.gpus)})
-            rows.append({
-                "resourceType": "virtualMachines", "name": s.name, "tier": "Standard",
-                "size": s.name.removeprefix("Standard_"), "family": s.family,
-                "locations": [loc], "locationInfo": [{"location": loc, "zones": list(ZONES)}],
-                "capabilities": caps, "restrictions": [],
-            })  # fmt: skip
+            rows.append(
+                {
+                    "resourceType": "virtualMachines",
+                    "name": s.name,
+                    "tier": "Standard",
+                    "size": s.name.removeprefix("Standard_"),
+                    "family": s.family,
+                    "locations": [loc],
+                    "locationInfo": [{"location": loc, "zones": list(ZONES)}],
+                    "capabilities": caps,
+                    "restrictions": [],
+                }
+            )
     return _ok({"value": rows})
 
 
@@ -114,11 +154,19 @@ def usages(arm: FakeArm, location: str) -> Reply:
     _check_location(location)
     with arm.lock:
         used, limits = arm.usage(location), arm.limits[location]
-    return _ok({"value": [
-        {"unit": "Count", "currentValue": used.get(name, 0), "limit": limit,
-         "name": {"value": name, "localizedValue": localized_name(name)}}
-        for name, limit in limits.items()
-    ]})  # fmt: skip
+    return _ok(
+        {
+            "value": [
+                {
+                    "unit": "Count",
+                    "currentValue": used.get(name, 0),
+                    "limit": limit,
+                    "name": {"value": name, "localizedValue": localized_name(name)},
+                }
+                for name, limit in limits.items()
+            ]
+        }
+    )
 
 
 def _check_location(location: str) -> None:
@@ -132,9 +180,14 @@ def _check_location(location: str) -> None:
 def put_group(arm: FakeArm, rg: str, body: Json) -> Reply:
     with arm.lock:
         existing = arm.groups.get(rg.lower())
-        group = {"id": arm.group_id(rg), "name": rg, "type": "Microsoft.Resources/resourceGroups",
-                 "location": body["location"], "tags": body.get("tags") or {},
-                 "properties": {"provisioningState": "Succeeded"}}  # fmt: skip
+        group = {
+            "id": arm.group_id(rg),
+            "name": rg,
+            "type": "Microsoft.Resources/resourceGroups",
+            "location": body["location"],
+            "tags": body.get("tags") or {},
+            "properties": {"provisioningState": "Succeeded"},
+        }
         arm.groups[rg.lower()] = group
     return _ok(group, 200 if existing else 201)
 
@@ -174,10 +227,17 @@ def list_group_resources(arm: FakeArm, rg: str, query: dict[str, str]) -> Reply:
     get_group(arm, rg)
     prefix = arm.group_id(rg).lower() + "/"
     with arm.lock:
-        found = [{"id": r["id"], "name": r["name"], "type": r["type"], "location": r["location"],
-                  "tags": r.get("tags") or {}}
-                 for k, r in arm.resources.items()
-                 if k.startswith(prefix) and _tag_match(r, query.get("$filter"))]  # fmt: skip
+        found = [
+            {
+                "id": r["id"],
+                "name": r["name"],
+                "type": r["type"],
+                "location": r["location"],
+                "tags": r.get("tags") or {},
+            }
+            for k, r in arm.resources.items()
+            if k.startswith(prefix) and _tag_match(r, query.get("$filter"))
+        ]
     return _ok({"value": found})
 
 
@@ -204,8 +264,14 @@ def put_generic(arm: FakeArm, rg: str, rtype: str, name: str, body: Json) -> Rep
     rid = resource_id(arm, rg, rtype, name)
     with arm.lock:
         existing = arm.resources.get(rid.lower())
-        res = {"id": rid, "name": name, "type": rtype, "location": body.get("location"),
-               "tags": body.get("tags") or {}, "properties": copy.deepcopy(body.get("properties") or {})}  # fmt: skip
+        res = {
+            "id": rid,
+            "name": name,
+            "type": rtype,
+            "location": body.get("location"),
+            "tags": body.get("tags") or {},
+            "properties": copy.deepcopy(body.get("properties") or {}),
+        }
         if body.get("sku"):
             res["sku"] = body["sku"]
         if body.get("zones"):
@@ -244,7 +310,9 @@ def _fill_network(arm: FakeArm, rid: str, res: Json, existing: Json | None) -> N
 def _check_subnet(arm: FakeArm, subnet_id: str) -> None:
     vnet_id, _, sub = subnet_id.lower().partition("/subnets/")
     vnet = arm.resources.get(vnet_id)
-    if vnet is None or sub not in [s["name"].lower() for s in vnet["properties"].get("subnets", [])]:
+    if vnet is None or sub not in [
+        s["name"].lower() for s in vnet["properties"].get("subnets", [])
+    ]:
         raise ArmError(400, "InvalidResourceReference", f"Subnet {subnet_id} was not found.")
 
 
@@ -252,8 +320,11 @@ def get_generic(arm: FakeArm, rg: str, rtype: str, name: str) -> Reply:
     with arm.lock:
         res = arm.resources.get(resource_id(arm, rg, rtype, name).lower())
         if res is None:
-            raise ArmError(404, "ResourceNotFound",
-                           f"The Resource '{rtype}/{name}' under resource group '{rg}' was not found.")  # fmt: skip
+            raise ArmError(
+                404,
+                "ResourceNotFound",
+                f"The Resource '{rtype}/{name}' under resource group '{rg}' was not found.",
+            )
         return _ok(copy.deepcopy(res))
 
 
@@ -281,11 +352,15 @@ def _check_not_in_use(arm: FakeArm, rid: str, rtype: str) -> None:
     users = [b for b in blobs if f"'{rid}'" in b.lower()]
     if not users:
         return
-    codes = {f"{NET}/networkInterfaces": "NicInUse",
-             f"{NET}/publicIPAddresses": "PublicIPAddressCannotBeDeleted",
-             f"{NET}/networkSecurityGroups": "InUseNetworkSecurityGroupCannotBeDeleted",
-             f"{COMPUTE}/disks": "OperationNotAllowed"}  # fmt: skip
-    raise ArmError(400, codes.get(rtype, "InUse"), f"Resource {rid} is in use and cannot be deleted.")
+    codes = {
+        f"{NET}/networkInterfaces": "NicInUse",
+        f"{NET}/publicIPAddresses": "PublicIPAddressCannotBeDeleted",
+        f"{NET}/networkSecurityGroups": "InUseNetworkSecurityGroupCannotBeDeleted",
+        f"{COMPUTE}/disks": "OperationNotAllowed",
+    }
+    raise ArmError(
+        400, codes.get(rtype, "InUse"), f"Resource {rid} is in use and cannot be deleted."
+    )
 
 
 def list_generic(arm: FakeArm, rg: str, rtype: str) -> Reply:
@@ -299,13 +374,19 @@ def list_generic(arm: FakeArm, rg: str, rtype: str) -> Reply:
 def canonical_type(namespace: str, type_name: str) -> str:
     rtype = TYPE_CASE.get(type_name.lower())
     if rtype is None or not rtype.lower().startswith(namespace.lower() + "/"):
-        raise ArmError(400, "InvalidResourceType",
-                       f"The resource type '{namespace}/{type_name}' is not served by this fake.")  # fmt: skip
+        raise ArmError(
+            400,
+            "InvalidResourceType",
+            f"The resource type '{namespace}/{type_name}' is not served by this fake.",
+        )
     return rtype
 
 
 def check_size(size: str) -> None:
     if size.lower() not in SIZES_BY_NAME:
-        raise ArmError(400, "InvalidParameter",
-                       f"The value {size} provided for the VM size is not valid.",
-                       [{"code": "InvalidParameter", "target": "vmSize", "message": size}])  # fmt: skip
+        raise ArmError(
+            400,
+            "InvalidParameter",
+            f"The value {size} provided for the VM size is not valid.",
+            [{"code": "InvalidParameter", "target": "vmSize", "message": size}],
+        )

@@ -37,35 +37,85 @@ ROUTES: list[Route] = [
     ("GET", RG + r"/resources", lambda a, m, q, b: h.list_group_resources(a, m["rg"], q)),
     ("GET", COMPUTE_LOC + r"/vmsizes", lambda a, m, q, b: h.vm_sizes(a, m["loc"])),
     ("GET", COMPUTE_LOC + r"/usages", lambda a, m, q, b: h.usages(a, m["loc"])),
-    ("GET", COMPUTE_LOC + r"/operations/(?P<op>[^/]+)",
-     lambda a, m, q, b: h.operation_status(a, m["op"])),
-    ("GET", COMPUTE_LOC + r"/operationresults/(?P<op>[^/]+)",
-     lambda a, m, q, b: h.operation_result(a, m["op"])),
+    (
+        "GET",
+        COMPUTE_LOC + r"/operations/(?P<op>[^/]+)",
+        lambda a, m, q, b: h.operation_status(a, m["op"]),
+    ),
+    (
+        "GET",
+        COMPUTE_LOC + r"/operationresults/(?P<op>[^/]+)",
+        lambda a, m, q, b: h.operation_result(a, m["op"]),
+    ),
     ("GET", SUB + r"/providers/microsoft\.compute/skus", lambda a, m, q, b: h.skus(a, q)),
-    ("GET", SUB + r"/providers/microsoft\.compute/virtualmachines",
-     lambda a, m, q, b: vms.list_vms(a, None, q)),
-    ("GET", RG + r"/providers/microsoft\.compute/virtualmachines",
-     lambda a, m, q, b: vms.list_vms(a, m["rg"], q)),
-    ("PUT", RG + r"/providers/microsoft\.compute/virtualmachines/(?P<name>[^/]+)",
-     lambda a, m, q, b: vms.put_vm(a, m["rg"], m["name"], b)),
-    ("GET", RG + r"/providers/microsoft\.compute/virtualmachines/(?P<name>[^/]+)",
-     lambda a, m, q, b: vms.get_vm(a, m["rg"], m["name"], q)),
-    ("DELETE", RG + r"/providers/microsoft\.compute/virtualmachines/(?P<name>[^/]+)",
-     lambda a, m, q, b: vms.delete_vm(a, m["rg"], m["name"])),
-    ("GET", RG + r"/providers/microsoft\.compute/virtualmachines/(?P<name>[^/]+)/instanceview",
-     lambda a, m, q, b: vms.get_instance_view(a, m["rg"], m["name"])),
-    ("POST", RG + r"/providers/microsoft\.compute/virtualmachines/(?P<name>[^/]+)/(?P<act>[^/]+)",
-     lambda a, m, q, b: vms.vm_action(a, m["rg"], m["name"], m["act"].lower())),
-    ("GET", RG + r"/providers/microsoft\.network/virtualnetworks/(?P<vnet>[^/]+)/subnets/(?P<name>[^/]+)",
-     lambda a, m, q, b: h.get_subnet(a, m["rg"], m["vnet"], m["name"])),
-    ("GET", RES, lambda a, m, q, b: h.list_generic(a, m["rg"], h.canonical_type(m["ns"], m["type"]))),
-    ("PUT", RES + r"/(?P<name>[^/]+)",
-     lambda a, m, q, b: h.put_generic(a, m["rg"], h.canonical_type(m["ns"], m["type"]), m["name"], b)),
-    ("GET", RES + r"/(?P<name>[^/]+)",
-     lambda a, m, q, b: h.get_generic(a, m["rg"], h.canonical_type(m["ns"], m["type"]), m["name"])),
-    ("DELETE", RES + r"/(?P<name>[^/]+)",
-     lambda a, m, q, b: h.delete_generic(a, m["rg"], h.canonical_type(m["ns"], m["type"]), m["name"])),
-]  # fmt: skip
+    (
+        "GET",
+        SUB + r"/providers/microsoft\.compute/virtualmachines",
+        lambda a, m, q, b: vms.list_vms(a, None, q),
+    ),
+    (
+        "GET",
+        RG + r"/providers/microsoft\.compute/virtualmachines",
+        lambda a, m, q, b: vms.list_vms(a, m["rg"], q),
+    ),
+    (
+        "PUT",
+        RG + r"/providers/microsoft\.compute/virtualmachines/(?P<name>[^/]+)",
+        lambda a, m, q, b: vms.put_vm(a, m["rg"], m["name"], b),
+    ),
+    (
+        "GET",
+        RG + r"/providers/microsoft\.compute/virtualmachines/(?P<name>[^/]+)",
+        lambda a, m, q, b: vms.get_vm(a, m["rg"], m["name"], q),
+    ),
+    (
+        "DELETE",
+        RG + r"/providers/microsoft\.compute/virtualmachines/(?P<name>[^/]+)",
+        lambda a, m, q, b: vms.delete_vm(a, m["rg"], m["name"]),
+    ),
+    (
+        "GET",
+        RG + r"/providers/microsoft\.compute/virtualmachines/(?P<name>[^/]+)/instanceview",
+        lambda a, m, q, b: vms.get_instance_view(a, m["rg"], m["name"]),
+    ),
+    (
+        "POST",
+        RG + r"/providers/microsoft\.compute/virtualmachines/(?P<name>[^/]+)/(?P<act>[^/]+)",
+        lambda a, m, q, b: vms.vm_action(a, m["rg"], m["name"], m["act"].lower()),
+    ),
+    (
+        "GET",
+        RG
+        + r"/providers/microsoft\.network/virtualnetworks/(?P<vnet>[^/]+)/subnets/(?P<name>[^/]+)",
+        lambda a, m, q, b: h.get_subnet(a, m["rg"], m["vnet"], m["name"]),
+    ),
+    (
+        "GET",
+        RES,
+        lambda a, m, q, b: h.list_generic(a, m["rg"], h.canonical_type(m["ns"], m["type"])),
+    ),
+    (
+        "PUT",
+        RES + r"/(?P<name>[^/]+)",
+        lambda a, m, q, b: h.put_generic(
+            a, m["rg"], h.canonical_type(m["ns"], m["type"]), m["name"], b
+        ),
+    ),
+    (
+        "GET",
+        RES + r"/(?P<name>[^/]+)",
+        lambda a, m, q, b: h.get_generic(
+            a, m["rg"], h.canonical_type(m["ns"], m["type"]), m["name"]
+        ),
+    ),
+    (
+        "DELETE",
+        RES + r"/(?P<name>[^/]+)",
+        lambda a, m, q, b: h.delete_generic(
+            a, m["rg"], h.canonical_type(m["ns"], m["type"]), m["name"]
+        ),
+    ),
+]
 COMPILED = [(meth, re.compile(pat + r"/?$", re.IGNORECASE), fn) for meth, pat, fn in ROUTES]
 
 
@@ -73,7 +123,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def _serve(self) -> None:
@@ -86,7 +136,9 @@ class _Handler(BaseHTTPRequestHandler):
         with arm.lock:
             arm.requests.append(Request(self.command, url.path, query, body))
         try:
-            arm.check_faults(self.command, url.path, {k.lower(): v for k, v in self.headers.items()})
+            arm.check_faults(
+                self.command, url.path, {k.lower(): v for k, v in self.headers.items()}
+            )
             reply = self._route(arm, url.path, query, body)
         except ArmError as err:
             headers = {"Retry-After": "0"} if err.status == 429 else {}
@@ -100,8 +152,11 @@ class _Handler(BaseHTTPRequestHandler):
             m = pattern.match(path)
             if m and method == self.command:
                 if m.groupdict().get("sub") not in (None, arm.subscription):
-                    raise ArmError(404, "SubscriptionNotFound",
-                                   f"The subscription '{m['sub']}' could not be found.")  # fmt: skip
+                    raise ArmError(
+                        404,
+                        "SubscriptionNotFound",
+                        f"The subscription '{m['sub']}' could not be found.",
+                    )
                 return fn(arm, m, query, body)  # type: ignore[operator]
         raise ArmError(404, "NoRouteFound", f"{self.command} {path} is not served by the fake")
 
@@ -136,21 +191,31 @@ def make_self_signed_cert(folder: Path) -> tuple[Path, Path]:
     now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
-            critical=False)
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
-    )  # fmt: skip
+    )
     folder.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = folder / "arm-cert.pem", folder / "arm-key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))  # fmt: skip
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path
 
 

@@ -52,7 +52,9 @@ class CreateFault:
     code: str
     message: str
     status: int = 409
-    during_lro: bool = False  # True: accepted, then the async operation fails (like real capacity errors)
+    during_lro: bool = (
+        False  # True: accepted, then the async operation fails (like real capacity errors)
+    )
 
 
 @dataclass
@@ -99,17 +101,26 @@ class FakeArm:
     # ---- switches used by tests ---------------------------------------------------------------
 
     def inject_create_error(
-        self, region: str, code: str, message: str | None = None, *, status: int = 409,
+        self,
+        region: str,
+        code: str,
+        message: str | None = None,
+        *,
+        status: int = 409,
         during_lro: bool = False,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Make every VM create in ``region`` fail with ``code`` (immediately or in the LRO)."""
         text = message or f"{code}: injected by the fake for region {region}"
         self.faults.create[region.lower()] = CreateFault(code, text, status, during_lro)
 
     def throttle(
-        self, n: int, *, status: int = 429, code: str = "SubscriptionRequestsThrottled",
+        self,
+        n: int,
+        *,
+        status: int = 429,
+        code: str = "SubscriptionRequestsThrottled",
         match: str | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """The next ``n`` requests (matching ``match`` in "METHOD /path") fail with ``status``."""
         self.faults.throttles.append(Throttle(n, status, code, match))
 
@@ -131,13 +142,14 @@ class FakeArm:
     # ---- queries used by tests ----------------------------------------------------------------
 
     def names(self, rtype: str) -> list[str]:
-        """Names of live resources of ARM type ``rtype`` (e.g. Microsoft.Network/networkInterfaces)."""
+        """Names of live resources of ARM type ``rtype`` (Microsoft.Network/networkInterfaces)."""
         with self.lock:
             return sorted(r["name"] for r in self.resources.values() if r["type"] == rtype)
 
     def vm_requests(self) -> list[Request]:
-        return [r for r in self.requests
-                if r.method == "PUT" and "/virtualmachines/" in r.path.lower()]  # fmt: skip
+        return [
+            r for r in self.requests if r.method == "PUT" and "/virtualmachines/" in r.path.lower()
+        ]
 
     # ---- helpers ------------------------------------------------------------------------------
 
@@ -169,12 +181,14 @@ class FakeArm:
         """Auth and throttling, checked before any request is served."""
         with self.lock:
             if headers.get("authorization") != f"Bearer {self.token}":
-                raise ArmError(401, "InvalidAuthenticationToken",
-                               "The access token is invalid.")  # fmt: skip
+                raise ArmError(401, "InvalidAuthenticationToken", "The access token is invalid.")
             if self.faults.deny:
-                raise ArmError(403, "AuthorizationFailed",
-                               "The client does not have authorization to perform action "
-                               f"'{method} {path}' over scope '/subscriptions/{self.subscription}'.")  # fmt: skip
+                raise ArmError(
+                    403,
+                    "AuthorizationFailed",
+                    "The client does not have authorization to perform action "
+                    f"'{method} {path}' over scope '/subscriptions/{self.subscription}'.",
+                )
             for t in self.faults.throttles:
                 if t.remaining > 0 and (t.match is None or t.match in f"{method} {path}"):
                     t.remaining -= 1
@@ -182,7 +196,10 @@ class FakeArm:
 
     def _find_vm(self, name: str) -> Json | None:
         for r in self.resources.values():
-            if r["type"] == "Microsoft.Compute/virtualMachines" and r["name"].lower() == name.lower():
+            if (
+                r["type"] == "Microsoft.Compute/virtualMachines"
+                and r["name"].lower() == name.lower()
+            ):
                 return r
         return None
 
@@ -215,7 +232,7 @@ class FakeArm:
     # ---- quota --------------------------------------------------------------------------------
 
     def usage(self, location: str) -> dict[str, int]:
-        """vCPUs in use per ARM usage name: deallocated VMs free their cores, stopped ones do not."""
+        """vCPUs in use per usage name: deallocated VMs free their cores, stopped ones do not."""
         used: dict[str, int] = dict.fromkeys(DEFAULT_LIMITS, 0)
         for r in self.resources.values():
             if r["type"] != "Microsoft.Compute/virtualMachines" or r["location"] != location:
@@ -239,9 +256,12 @@ class FakeArm:
         for name in names:
             if used.get(name, 0) + size.vcpus > limits.get(name, 0):
                 label = "Low Priority Cores" if spot else f"{name} Cores"
-                raise ArmError(409, "OperationNotAllowed",
+                raise ArmError(
+                    409,
+                    "OperationNotAllowed",
                     f"Operation could not be completed as it results in exceeding approved "
                     f"{label} quota. Additional details - Deployment Model: Resource Manager, "
                     f"Location: {location}, Current Limit: {limits.get(name, 0)}, Current Usage: "
                     f"{used.get(name, 0)}, Additional Required: {size.vcpus}, (Minimum) New Limit "
-                    f"Required: {used.get(name, 0) + size.vcpus}.")  # fmt: skip
+                    f"Required: {used.get(name, 0) + size.vcpus}.",
+                )

@@ -23,27 +23,40 @@ from tests.fakes.azure.handlers import (
 from tests.fakes.azure.state import ArmError, FakeArm, Json
 
 POWER_TEXT = {
-    "starting": "VM starting", "running": "VM running", "stopping": "VM stopping",
-    "stopped": "VM stopped", "deallocating": "VM deallocating", "deallocated": "VM deallocated",
-}  # fmt: skip
+    "starting": "VM starting",
+    "running": "VM running",
+    "stopping": "VM stopping",
+    "stopped": "VM stopped",
+    "deallocating": "VM deallocating",
+    "deallocated": "VM deallocated",
+}
 
 
 def _vm(arm: FakeArm, rg: str, name: str) -> Json:
     vm = arm.resources.get(resource_id(arm, rg, VM_TYPE, name).lower())
     if vm is None:
-        raise ArmError(404, "ResourceNotFound",
-                       f"The Resource '{VM_TYPE}/{name}' under resource group '{rg}' was not found.")  # fmt: skip
+        raise ArmError(
+            404,
+            "ResourceNotFound",
+            f"The Resource '{VM_TYPE}/{name}' under resource group '{rg}' was not found.",
+        )
     return vm
 
 
 def instance_view(arm: FakeArm, vm: Json) -> Json:
     state = vm["properties"]["provisioningState"]
-    statuses = [{"code": f"ProvisioningState/{state.lower()}", "level": "Info",
-                 "displayStatus": f"Provisioning {state.lower()}"}]  # fmt: skip
+    statuses = [
+        {
+            "code": f"ProvisioningState/{state.lower()}",
+            "level": "Info",
+            "displayStatus": f"Provisioning {state.lower()}",
+        }
+    ]
     power = arm.vm_power.get(vm["id"].lower())
     if power:
-        statuses.append({"code": f"PowerState/{power}", "level": "Info",
-                         "displayStatus": POWER_TEXT[power]})  # fmt: skip
+        statuses.append(
+            {"code": f"PowerState/{power}", "level": "Info", "displayStatus": POWER_TEXT[power]}
+        )
     return {"computerName": vm["name"], "statuses": statuses}
 
 
@@ -71,10 +84,13 @@ def put_vm(arm: FakeArm, rg: str, name: str, body: Json) -> Reply:
         spot = props.get("priority") == "Spot"
         arm.check_quota(location, props["hardwareProfile"]["vmSize"], spot)
         vm: Json = {
-            "id": resource_id(arm, rg, VM_TYPE, name), "name": name, "type": VM_TYPE,
-            "location": location, "tags": body.get("tags") or {},
+            "id": resource_id(arm, rg, VM_TYPE, name),
+            "name": name,
+            "type": VM_TYPE,
+            "location": location,
+            "tags": body.get("tags") or {},
             "properties": copy.deepcopy(props),
-        }  # fmt: skip
+        }
         if body.get("zones"):
             vm["zones"] = body["zones"]
         vm["properties"]["provisioningState"] = "Creating"
@@ -115,11 +131,17 @@ def _make_os_disk(arm: FakeArm, vm: Json) -> None:
     os_disk.setdefault("name", disk_id.rsplit("/", 1)[1])
     os_disk.setdefault("managedDisk", {})["id"] = disk_id
     arm.resources[disk_id.lower()] = {
-        "id": disk_id, "name": disk_id.rsplit("/", 1)[1], "type": f"{COMPUTE}/disks",
-        "location": vm["location"], "tags": {},
-        "properties": {"provisioningState": "Succeeded", "diskState": "Attached",
-                       "diskSizeGB": os_disk.get("diskSizeGB", 30)},
-    }  # fmt: skip
+        "id": disk_id,
+        "name": disk_id.rsplit("/", 1)[1],
+        "type": f"{COMPUTE}/disks",
+        "location": vm["location"],
+        "tags": {},
+        "properties": {
+            "provisioningState": "Succeeded",
+            "diskState": "Attached",
+            "diskSizeGB": os_disk.get("diskSizeGB", 30),
+        },
+    }
 
 
 def get_vm(arm: FakeArm, rg: str, name: str, query: dict[str, str]) -> Reply:
@@ -138,8 +160,11 @@ def list_vms(arm: FakeArm, rg: str | None, query: dict[str, str]) -> Reply:
         get_group(arm, rg)
     prefix = (arm.group_id(rg) if rg else f"/subscriptions/{arm.subscription}").lower() + "/"
     with arm.lock:
-        vms = [_render(arm, r, False) for k, r in arm.resources.items()
-               if r["type"] == VM_TYPE and k.startswith(prefix)]  # fmt: skip
+        vms = [
+            _render(arm, r, False)
+            for k, r in arm.resources.items()
+            if r["type"] == VM_TYPE and k.startswith(prefix)
+        ]
     return Reply(200, {"value": vms})
 
 
@@ -158,14 +183,20 @@ def vm_action(arm: FakeArm, rg: str, name: str, action: str) -> Reply:
         if action not in ACTIONS:
             raise ArmError(400, "InvalidParameter", f"unknown action {action}")
         if vm["properties"]["provisioningState"] in ("Creating", "Deleting"):
-            raise ArmError(409, "OperationNotAllowed",
-                           f"Operation '{action}' is not allowed on VM '{name}' while it is "
-                           f"{vm['properties']['provisioningState'].lower()}.")  # fmt: skip
+            raise ArmError(
+                409,
+                "OperationNotAllowed",
+                f"Operation '{action}' is not allowed on VM '{name}' while it is "
+                f"{vm['properties']['provisioningState'].lower()}.",
+            )
         during, after = ACTIONS[action]
         current = arm.vm_power.get(key)
         if action == "start" and current != after:
-            arm.check_quota(vm["location"], vm["properties"]["hardwareProfile"]["vmSize"],
-                            vm["properties"].get("priority") == "Spot")  # fmt: skip
+            arm.check_quota(
+                vm["location"],
+                vm["properties"]["hardwareProfile"]["vmSize"],
+                vm["properties"].get("priority") == "Spot",
+            )
         if current != after:
             arm.vm_power[key] = during
 

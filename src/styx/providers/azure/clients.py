@@ -105,15 +105,26 @@ class AzureClients:
                 client.close()
 
     async def call(
-        self, func: Any, *args: Any, region: str | None = None, zone: str | None = None,
+        self,
+        func: Any,
+        *args: Any,
+        region: str | None = None,
+        zone: str | None = None,
         **kwargs: Any,
-    ) -> Any:  # fmt: skip
+    ) -> Any:
         """Run one blocking SDK call through the error table and the transient retry."""
         from styx.providers.azure.errors import call
 
         s = self.settings
-        return await call(func, *args, region=region, zone=zone, attempts=s.retry_attempts,
-                          base_s=s.retry_base_s, **kwargs)  # fmt: skip
+        return await call(
+            func,
+            *args,
+            region=region,
+            zone=zone,
+            attempts=s.retry_attempts,
+            base_s=s.retry_base_s,
+            **kwargs,
+        )
 
 
 def as_json(model: Any) -> dict[str, Any]:

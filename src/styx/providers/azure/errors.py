@@ -138,14 +138,19 @@ def retry_after_s(exc: BaseException) -> float | None:
 
 
 async def call(
-    func: Callable[..., T], *args: Any, region: str | None = None, zone: str | None = None,
-    attempts: int = 4, base_s: float = 1.0, **kwargs: Any,
-) -> T:  # fmt: skip
+    func: Callable[..., T],
+    *args: Any,
+    region: str | None = None,
+    zone: str | None = None,
+    attempts: int = 4,
+    base_s: float = 1.0,
+    **kwargs: Any,
+) -> T:
     """Run a blocking SDK call off the loop; translate errors; retry TransientError with jitter."""
     for attempt in range(1, attempts + 1):
         try:
             return await run_sync(func, *args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - every SDK error goes through the table
+        except Exception as exc:
             err = translate(exc, region, zone)
             if not isinstance(err, TransientError) or attempt == attempts:
                 raise err from exc

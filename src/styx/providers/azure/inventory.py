@@ -44,11 +44,18 @@ def _zones(sku: dict[str, Any], region: str) -> tuple[str, ...]:
 async def vm_skus(az: AzureClients, region: str) -> list[dict[str, Any]]:
     """Unrestricted virtualMachines SKUs offered in ``region``."""
     flt = f"location eq '{region}'"
-    rows = await az.call(lambda: as_json_list(az.compute.resource_skus.list(filter=flt)),
-                         region=region)  # fmt: skip
-    return [r for r in rows if r.get("resourceType") == "virtualMachines"
-            and not any(x.get("reasonCode") == "NotAvailableForSubscription"
-                        for x in r.get("restrictions") or [])]  # fmt: skip
+    rows = await az.call(
+        lambda: as_json_list(az.compute.resource_skus.list(filter=flt)), region=region
+    )
+    return [
+        r
+        for r in rows
+        if r.get("resourceType") == "virtualMachines"
+        and not any(
+            x.get("reasonCode") == "NotAvailableForSubscription"
+            for x in r.get("restrictions") or []
+        )
+    ]
 
 
 async def instance_types(az: AzureClients, region: str) -> list[InstanceType]:
@@ -58,25 +65,38 @@ async def instance_types(az: AzureClients, region: str) -> list[InstanceType]:
         caps = _caps(sku)
         gpus = int(float(caps.get("GPUs", "0")))
         gpu, gpu_mem = gpu_of(sku["name"]) if gpus else (None, None)
-        types.append(InstanceType(
-            name=sku["name"], vcpus=float(caps.get("vCPUs", 0)),
-            memory_gib=float(caps.get("MemoryGB", 0)), accelerator_name=gpu,
-            accelerator_count=gpus, accelerator_memory_gib=gpu_mem, region=region,
-            zones=_zones(sku, region),
-        ))  # fmt: skip
+        types.append(
+            InstanceType(
+                name=sku["name"],
+                vcpus=float(caps.get("vCPUs", 0)),
+                memory_gib=float(caps.get("MemoryGB", 0)),
+                accelerator_name=gpu,
+                accelerator_count=gpus,
+                accelerator_memory_gib=gpu_mem,
+                region=region,
+                zones=_zones(sku, region),
+            )
+        )
     if types:
         return types
     # Azure Stack and some sovereign endpoints do not serve resource SKUs: fall back to vmSizes.
-    sizes = await az.call(lambda: as_json_list(az.compute.virtual_machine_sizes.list(region)),
-                          region=region)  # fmt: skip
+    sizes = await az.call(
+        lambda: as_json_list(az.compute.virtual_machine_sizes.list(region)), region=region
+    )
     out = []
     for s in sizes:
         gpu, gpu_mem = gpu_of(s["name"])
-        out.append(InstanceType(
-            name=s["name"], vcpus=float(s["numberOfCores"]), memory_gib=s["memoryInMB"] / 1024,
-            accelerator_name=gpu, accelerator_count=1 if gpu else 0,
-            accelerator_memory_gib=gpu_mem, region=region,
-        ))  # fmt: skip
+        out.append(
+            InstanceType(
+                name=s["name"],
+                vcpus=float(s["numberOfCores"]),
+                memory_gib=s["memoryInMB"] / 1024,
+                accelerator_name=gpu,
+                accelerator_count=1 if gpu else 0,
+                accelerator_memory_gib=gpu_mem,
+                region=region,
+            )
+        )
     return out
 
 
@@ -86,9 +106,10 @@ async def regions(az: AzureClients) -> list[str]:
     sub = az.settings.subscription_id
     body = await az.call(az.get_json, f"/subscriptions/{sub}/locations", "2022-12-01")
     return sorted(
-        loc["name"] for loc in body.get("value", [])
+        loc["name"]
+        for loc in body.get("value", [])
         if (loc.get("metadata") or {}).get("regionType", "Physical") == "Physical"
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
@@ -132,5 +153,6 @@ async def quota(az: AzureClients, region: str, size: str, use_spot: bool) -> Quo
         return QuotaInfo(region, size, family, None, None, needed, known=False)
     tightest = min(found, key=lambda r: int(r["limit"]) - int(r["currentValue"]))
     quota_family = "lowPriorityCores" if use_spot else family
-    return QuotaInfo(region, size, quota_family, int(tightest["limit"]),
-                     int(tightest["currentValue"]), needed)  # fmt: skip
+    return QuotaInfo(
+        region, size, quota_family, int(tightest["limit"]), int(tightest["currentValue"]), needed
+    )

@@ -20,7 +20,7 @@ def vm_name(instance_id: str) -> str:
 
 
 def instance_id_of(vm: str) -> str | None:
-    return vm[len(VM_PREFIX):] if vm.startswith(VM_PREFIX) else None
+    return vm[len(VM_PREFIX) :] if vm.startswith(VM_PREFIX) else None
 
 
 def group_name(cluster: str, region: str) -> str:

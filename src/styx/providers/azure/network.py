@@ -29,61 +29,115 @@ async def ensure_vnet(az: AzureClients, rg: str, region: str, tags: dict[str, st
             "subnets": [{"name": names.SUBNET, "properties": {"addressPrefix": names.SUBNET_CIDR}}],
         },
     }
-    vnet = await _put(az, az.network.virtual_networks.begin_create_or_update, rg, names.VNET,
-                      body, region)  # fmt: skip
+    vnet = await _put(
+        az, az.network.virtual_networks.begin_create_or_update, rg, names.VNET, body, region
+    )
     return str(vnet["properties"]["subnets"][0]["id"])
 
 
 def _nsg_rules(ports: tuple[int, ...]) -> list[dict[str, Any]]:
     rules = []
     for i, port in enumerate(sorted({22, *ports})):
-        rules.append({
-            "name": f"styx-allow-{port}",
-            "properties": {
-                "priority": 1000 + i, "direction": "Inbound", "access": "Allow",
-                "protocol": "Tcp", "sourceAddressPrefix": "*", "sourcePortRange": "*",
-                "destinationAddressPrefix": "*", "destinationPortRange": str(port),
-            },
-        })  # fmt: skip
+        rules.append(
+            {
+                "name": f"styx-allow-{port}",
+                "properties": {
+                    "priority": 1000 + i,
+                    "direction": "Inbound",
+                    "access": "Allow",
+                    "protocol": "Tcp",
+                    "sourceAddressPrefix": "*",
+                    "sourcePortRange": "*",
+                    "destinationAddressPrefix": "*",
+                    "destinationPortRange": str(port),
+                },
+            }
+        )
     return rules
 
 
 async def create_nic(
-    az: AzureClients, rg: str, vm: str, region: str, zone: str | None, subnet_id: str,
-    ports: tuple[int, ...], tags: dict[str, str],
-) -> str:  # fmt: skip
+    az: AzureClients,
+    rg: str,
+    vm: str,
+    region: str,
+    zone: str | None,
+    subnet_id: str,
+    ports: tuple[int, ...],
+    tags: dict[str, str],
+) -> str:
     """NSG (inbound 22 + the task's ports), a static public IP and the NIC; returns the NIC id."""
-    nsg_body = {"location": region, "tags": tags, "properties": {"securityRules": _nsg_rules(ports)}}
+    nsg_body = {
+        "location": region,
+        "tags": tags,
+        "properties": {"securityRules": _nsg_rules(ports)},
+    }
     ip_body: dict[str, Any] = {
-        "location": region, "tags": tags, "sku": {"name": "Standard"},
+        "location": region,
+        "tags": tags,
+        "sku": {"name": "Standard"},
         "properties": {"publicIPAllocationMethod": "Static", "publicIPAddressVersion": "IPv4"},
-    }  # fmt: skip
+    }
     if zone:
         ip_body["zones"] = [zone]
     nsg, ip = await asyncio.gather(
-        _put(az, az.network.network_security_groups.begin_create_or_update, rg,
-             names.nsg_name(vm), nsg_body, region, zone),
-        _put(az, az.network.public_ip_addresses.begin_create_or_update, rg,
-             names.ip_name(vm), ip_body, region, zone),
-    )  # fmt: skip
+        _put(
+            az,
+            az.network.network_security_groups.begin_create_or_update,
+            rg,
+            names.nsg_name(vm),
+            nsg_body,
+            region,
+            zone,
+        ),
+        _put(
+            az,
+            az.network.public_ip_addresses.begin_create_or_update,
+            rg,
+            names.ip_name(vm),
+            ip_body,
+            region,
+            zone,
+        ),
+    )
     nic_body = {
-        "location": region, "tags": tags,
+        "location": region,
+        "tags": tags,
         "properties": {
             "networkSecurityGroup": {"id": nsg["id"]},
-            "ipConfigurations": [{"name": "ipconfig1", "properties": {
-                "subnet": {"id": subnet_id}, "publicIPAddress": {"id": ip["id"]},
-                "privateIPAllocationMethod": "Dynamic"}}],
+            "ipConfigurations": [
+                {
+                    "name": "ipconfig1",
+                    "properties": {
+                        "subnet": {"id": subnet_id},
+                        "publicIPAddress": {"id": ip["id"]},
+                        "privateIPAllocationMethod": "Dynamic",
+                    },
+                }
+            ],
         },
-    }  # fmt: skip
-    nic = await _put(az, az.network.network_interfaces.begin_create_or_update, rg,
-                     names.nic_name(vm), nic_body, region, zone)  # fmt: skip
+    }
+    nic = await _put(
+        az,
+        az.network.network_interfaces.begin_create_or_update,
+        rg,
+        names.nic_name(vm),
+        nic_body,
+        region,
+        zone,
+    )
     return str(nic["id"])
 
 
 async def _put(
-    az: AzureClients, begin: Any, rg: str, name: str, body: dict[str, Any], region: str,
+    az: AzureClients,
+    begin: Any,
+    rg: str,
+    name: str,
+    body: dict[str, Any],
+    region: str,
     zone: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     return as_json(await az.call(lambda: begin(rg, name, body).result(), region=region, zone=zone))
 
 

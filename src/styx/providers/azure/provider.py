@@ -84,23 +84,30 @@ class AzureProvider(CloudProvider):
             return False, f"azure: disabled: {NO_SUBSCRIPTION}"
         try:
             az = self.az
-            await asyncio.wait_for(run_sync(az.credential.get_token, s.scope),
-                                   timeout=s.credential_timeout_s)  # fmt: skip
+            await asyncio.wait_for(
+                run_sync(az.credential.get_token, s.scope), timeout=s.credential_timeout_s
+            )
             sub = await az.call(az.get_json, f"/subscriptions/{s.subscription_id}", "2022-12-01")
         except TimeoutError:
-            return False, (f"azure: disabled: no token within {s.credential_timeout_s:g}s from "
-                           f"{self._credential_source}; fix: run 'az login' or set "
-                           "azure.access_token")  # fmt: skip
+            return False, (
+                f"azure: disabled: no token within {s.credential_timeout_s:g}s from "
+                f"{self._credential_source}; fix: run 'az login' or set "
+                "azure.access_token"
+            )
         except ProviderError as err:
             return False, f"azure: disabled: subscription {s.subscription_id}: {err.message}"
         except Exception as exc:  # noqa: BLE001 - any credential failure means "not available"
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            return False, (f"azure: disabled: {self._credential_source} failed ({first}); fix: "
-                           "run 'az login', set AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/"
-                           "AZURE_TENANT_ID, or set azure.access_token")  # fmt: skip
+            return False, (
+                f"azure: disabled: {self._credential_source} failed ({first}); fix: "
+                "run 'az login', set AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/"
+                "AZURE_TENANT_ID, or set azure.access_token"
+            )
         name = sub.get("displayName") or "?"
-        return True, (f"azure: subscription {s.subscription_id} ({name}) via "
-                      f"{self._credential_source} at {s.base_url}")  # fmt: skip
+        return True, (
+            f"azure: subscription {s.subscription_id} ({name}) via "
+            f"{self._credential_source} at {s.base_url}"
+        )
 
     async def is_available(self) -> bool:
         ok, _ = await self._probe()
@@ -113,9 +120,13 @@ class AzureProvider(CloudProvider):
     # ---- provisioning --------------------------------------------------------------------------
 
     def _tags(self, request: ProvisionRequest) -> dict[str, str]:
-        return {**request.tags, TAG_INSTANCE_ID: request.instance_id,
-                TAG_CLUSTER: request.cluster_name, TAG_OWNER: self._owner,
-                TAG_NODE_RANK: str(request.node_rank)}  # fmt: skip
+        return {
+            **request.tags,
+            TAG_INSTANCE_ID: request.instance_id,
+            TAG_CLUSTER: request.cluster_name,
+            TAG_OWNER: self._owner,
+            TAG_NODE_RANK: str(request.node_rank),
+        }
 
     async def provision(self, request: ProvisionRequest) -> Instance:
         az = self.az
@@ -133,12 +144,19 @@ class AzureProvider(CloudProvider):
             await network.ensure_group(az, rg, region, group_tags)
             self._group_of[request.instance_id] = rg
             subnet_id = await network.ensure_vnet(az, rg, region, group_tags)
-            nic_id = await network.create_nic(az, rg, vm, region, zone, subnet_id,
-                                              request.ports, tags)  # fmt: skip
-            body = vm_body(request, region, nic_id, tags, ssh_user=self.settings.ssh_user,
-                           public_key=request.ssh_public_key or _styx_public_key(),
-                           image=self.settings.image,
-                           eviction_policy=self.settings.spot_eviction_policy)  # fmt: skip
+            nic_id = await network.create_nic(
+                az, rg, vm, region, zone, subnet_id, request.ports, tags
+            )
+            body = vm_body(
+                request,
+                region,
+                nic_id,
+                tags,
+                ssh_user=self.settings.ssh_user,
+                public_key=request.ssh_public_key or _styx_public_key(),
+                image=self.settings.image,
+                eviction_policy=self.settings.spot_eviction_policy,
+            )
             create = az.compute.virtual_machines.begin_create_or_update
             await az.call(lambda: create(rg, vm, body).result(), region=region, zone=zone)
         except ProviderError:
@@ -149,15 +167,19 @@ class AzureProvider(CloudProvider):
             raise
         made = await self._get_vm(rg, vm, region)
         if made is None:
-            raise InstanceNotFoundError(f"VM {vm} vanished right after creation",
-                                        provider="azure", region=region)  # fmt: skip
+            raise InstanceNotFoundError(
+                f"VM {vm} vanished right after creation", provider="azure", region=region
+            )
         return await self._instance(rg, made)
 
     async def _get_vm(self, rg: str, vm: str, region: str | None) -> dict[str, Any] | None:
         az = self.az
         try:
-            return as_json(await az.call(az.compute.virtual_machines.get, rg, vm,
-                                         expand="instanceView", region=region))  # fmt: skip
+            return as_json(
+                await az.call(
+                    az.compute.virtual_machines.get, rg, vm, expand="instanceView", region=region
+                )
+            )
         except InstanceNotFoundError:
             return None
 
@@ -252,15 +274,20 @@ class AzureProvider(CloudProvider):
         vms = [v for v in vms if TAG_INSTANCE_ID in (v.get("tags") or {})]
         views = await asyncio.gather(
             *(self._get_sub(az.compute.virtual_machines.instance_view, rg, v["name"]) for v in vms)
-        )  # fmt: skip
+        )
         nic_by_name = {n["name"]: n for n in nics}
         ip_by_name = {i["name"]: i for i in ips}
         out = []
         for vm, view in zip(vms, views, strict=True):
             if view is not None:
                 vm.setdefault("properties", {})["instanceView"] = view
-            out.append(self._to_instance(vm, nic_by_name.get(names.nic_name(vm["name"])),
-                                         ip_by_name.get(names.ip_name(vm["name"]))))  # fmt: skip
+            out.append(
+                self._to_instance(
+                    vm,
+                    nic_by_name.get(names.nic_name(vm["name"])),
+                    ip_by_name.get(names.ip_name(vm["name"])),
+                )
+            )
             self._group_of[out[-1].id] = rg
         return out
 
@@ -270,8 +297,9 @@ class AzureProvider(CloudProvider):
         """The VM, then its NIC, IP, NSG and disk, then the group if no VM is left in it."""
         az = self.az
         try:
-            await az.call(lambda: az.compute.virtual_machines.begin_delete(rg, vm).result(),
-                          region=region)  # fmt: skip
+            await az.call(
+                lambda: az.compute.virtual_machines.begin_delete(rg, vm).result(), region=region
+            )
         except InstanceNotFoundError:
             pass
         await network.delete_vm_resources(az, rg, vm, region)
@@ -294,8 +322,11 @@ class AzureProvider(CloudProvider):
         for group in await self._styx_groups():
             rg = group["name"]
             try:
-                tagged = await az.call(lambda rg=rg: list(
-                    az.resources.resources.list_by_resource_group(rg, filter=flt)))  # fmt: skip
+                tagged = await az.call(
+                    lambda rg=rg: list(
+                        az.resources.resources.list_by_resource_group(rg, filter=flt)
+                    )
+                )
             except InstanceNotFoundError:
                 continue
             if tagged:
@@ -304,8 +335,11 @@ class AzureProvider(CloudProvider):
     async def _power(self, instance_id: InstanceId, action: str) -> None:
         found = await self._find(instance_id)
         if found is None:
-            raise InstanceNotFoundError(f"no Azure VM for Styx instance {instance_id}",
-                                        provider="azure", native_code="ResourceNotFound")  # fmt: skip
+            raise InstanceNotFoundError(
+                f"no Azure VM for Styx instance {instance_id}",
+                provider="azure",
+                native_code="ResourceNotFound",
+            )
         rg, vm = found
         begin = getattr(self.az.compute.virtual_machines, action)
         await self.az.call(lambda: begin(rg, vm["name"]).result(), region=vm.get("location"))

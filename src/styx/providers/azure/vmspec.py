@@ -17,38 +17,58 @@ def image_reference(image: str) -> dict[str, str]:
     if len(parts) != 4:
         raise InvalidRequestError(
             f"image '{image}': expected publisher:offer:sku:version or an image resource id",
-            provider="azure", native_code="InvalidImage",
-        )  # fmt: skip
+            provider="azure",
+            native_code="InvalidImage",
+        )
     publisher, offer, sku, version = parts
     return {"publisher": publisher, "offer": offer, "sku": sku, "version": version}
 
 
 def vm_body(
-    request: ProvisionRequest, region: str, nic_id: str, tags: dict[str, str], *,
-    ssh_user: str, public_key: str, image: str, eviction_policy: str,
-) -> dict[str, Any]:  # fmt: skip
+    request: ProvisionRequest,
+    region: str,
+    nic_id: str,
+    tags: dict[str, str],
+    *,
+    ssh_user: str,
+    public_key: str,
+    image: str,
+    eviction_policy: str,
+) -> dict[str, Any]:
     vm = names.vm_name(request.instance_id)
     os_disk: dict[str, Any] = {
-        "name": names.disk_name(vm), "createOption": "FromImage", "caching": "ReadWrite",
-        "deleteOption": "Delete", "managedDisk": {"storageAccountType": "Premium_LRS"},
-    }  # fmt: skip
+        "name": names.disk_name(vm),
+        "createOption": "FromImage",
+        "caching": "ReadWrite",
+        "deleteOption": "Delete",
+        "managedDisk": {"storageAccountType": "Premium_LRS"},
+    }
     if request.disk_size_gb:
         os_disk["diskSizeGB"] = request.disk_size_gb
     props: dict[str, Any] = {
         "hardwareProfile": {"vmSize": request.instance_type},
-        "storageProfile": {"imageReference": image_reference(request.image_id or image),
-                           "osDisk": os_disk},
+        "storageProfile": {
+            "imageReference": image_reference(request.image_id or image),
+            "osDisk": os_disk,
+        },
         "osProfile": {
-            "computerName": vm, "adminUsername": ssh_user,
+            "computerName": vm,
+            "adminUsername": ssh_user,
             "linuxConfiguration": {
                 "disablePasswordAuthentication": True,
-                "ssh": {"publicKeys": [{"path": f"/home/{ssh_user}/.ssh/authorized_keys",
-                                        "keyData": public_key}]},
+                "ssh": {
+                    "publicKeys": [
+                        {"path": f"/home/{ssh_user}/.ssh/authorized_keys", "keyData": public_key}
+                    ]
+                },
             },
         },
-        "networkProfile": {"networkInterfaces": [
-            {"id": nic_id, "properties": {"primary": True, "deleteOption": "Delete"}}]},
-    }  # fmt: skip
+        "networkProfile": {
+            "networkInterfaces": [
+                {"id": nic_id, "properties": {"primary": True, "deleteOption": "Delete"}}
+            ]
+        },
+    }
     if request.use_spot:
         # maxPrice -1: pay up to the on-demand price, never evicted for price, only capacity.
         props["priority"] = "Spot"
