@@ -1,0 +1,1 @@
+"""Azure provider. Importing this package does not import the Azure SDK; provider.py does."""
