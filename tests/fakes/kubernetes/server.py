@@ -62,9 +62,7 @@ class Fault:
 class FakeKubeServer:
     """Start with ``start()`` (or as a context manager); ``url`` then points at it."""
 
-    def __init__(
-        self, nodes: list[FakeNode] | None = None, start_delay_s: float = 0.05
-    ) -> None:
+    def __init__(self, nodes: list[FakeNode] | None = None, start_delay_s: float = 0.05) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="styx-fake-k8s-")
         self.cluster = FakeCluster(nodes or default_nodes(), Path(self._tmp.name), start_delay_s)
         self.port = 0
@@ -238,9 +236,7 @@ class FakeKubeServer:
     def _selected(request: web.Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         labels = label_matcher(request.query.get("labelSelector"))
         fields = field_matcher(request.query.get("fieldSelector"))
-        chosen = [
-            i for i in items if labels(i["metadata"].get("labels") or {}) and fields(i)
-        ]
+        chosen = [i for i in items if labels(i["metadata"].get("labels") or {}) and fields(i)]
         limit = int(request.query.get("limit") or 0)
         return chosen[:limit] if limit else chosen
 
