@@ -15,7 +15,7 @@ import pytest
 from styx.providers import get_provider
 from styx.providers.base import ProvisionRequest
 from styx.providers.kubernetes.provider import KubernetesProvider
-from tests.fakes.kubernetes.server import TOKEN, FakeKubeServer
+from tests.fakes.kubernetes.server import TOKEN, FakeKubeServer, free_port
 
 FAST = {"schedule_timeout_s": 2.0, "retry_backoff_s": 0.01, "check_timeout_s": 1.0}
 
@@ -63,3 +63,8 @@ def raw_get(server: FakeKubeServer, path: str) -> tuple[int, dict[str, Any]]:
 def raw_pod(server: FakeKubeServer, native_id: str) -> tuple[int, dict[str, Any]]:
     namespace, _, name = native_id.partition("/")
     return raw_get(server, f"/api/v1/namespaces/{namespace}/pods/{name}")
+
+
+def dead_url() -> str:
+    """A URL where nothing listens (a port just freed)."""
+    return f"http://127.0.0.1:{free_port()}"
