@@ -73,6 +73,7 @@ class FakeKubeServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
+        self._closing = False
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -108,6 +109,7 @@ class FakeKubeServer:
         if self._loop is None:
             return
         loop = self._loop
+        self._closing = True
 
         async def shutdown() -> None:
             assert self._runner is not None
@@ -327,9 +329,14 @@ class FakeKubeServer:
             deadline = asyncio.get_running_loop().time() + timeout
             while (left := deadline - asyncio.get_running_loop().time()) > 0:
                 try:
-                    kind, pod = await asyncio.wait_for(queue.get(), left)
+                    kind, pod = await asyncio.wait_for(queue.get(), min(left, 0.1))
                 except TimeoutError:
-                    break
+                    # Notice a client that went away (or a server shutting down) early.
+                    if self._closing or request.transport is None or (
+                        request.transport.is_closing()
+                    ):
+                        break
+                    continue
                 if wanted(pod):
                     line = json.dumps({"type": kind, "object": pod})
                     await resp.write(line.encode() + b"\n")
