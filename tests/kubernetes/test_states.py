@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-
 from kubernetes import client
+
 from styx.providers.instance import InstanceState
 from styx.providers.kubernetes.manifests import label_value, pod_name
 from styx.providers.kubernetes.states import POD_STATES, pod_state

@@ -332,8 +332,10 @@ class FakeKubeServer:
                     kind, pod = await asyncio.wait_for(queue.get(), min(left, 0.1))
                 except TimeoutError:
                     # Notice a client that went away (or a server shutting down) early.
-                    if self._closing or request.transport is None or (
-                        request.transport.is_closing()
+                    if (
+                        self._closing
+                        or request.transport is None
+                        or (request.transport.is_closing())
                     ):
                         break
                     continue
