@@ -194,3 +194,43 @@ def test_live_phase_changes_map_through_the_table(
         )
         got = run(k8s.get_instance(inst.id))
         assert got is not None and got.state is state and got.native_state == phase
+
+
+def test_gke_accelerator_label_drives_the_node_selector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fakes.kubernetes.cluster import FakeNode
+
+    gke = FakeNode("gke-gpu", cpu="8", memory="32Gi", gpus=2,
+                   labels={"cloud.google.com/gke-accelerator": "nvidia-tesla-a100"})  # fmt: skip
+    with FakeKubeServer(nodes=[gke]) as server:
+        monkeypatch.setenv("KUBECONFIG", str(server.write_kubeconfig(tmp_path / "kc")))
+        provider = KubernetesProvider(**FAST)
+        types = {t.name: t for t in run(provider.list_instance_types())}
+        assert set(types) == {"small", "medium", "large", "xlarge", "gpu-nvidia-tesla-a100-1",
+                              "gpu-nvidia-tesla-a100-2"}  # fmt: skip
+        assert types["gpu-nvidia-tesla-a100-2"].accelerator_name == "A100"
+        inst = run(provider.provision(ProvisionRequest("g", "gpu-nvidia-tesla-a100-2")))
+        _, pod = raw_pod(server, inst.native_id or "")
+        assert pod["spec"]["nodeSelector"] == {
+            "cloud.google.com/gke-accelerator": "nvidia-tesla-a100"
+        }
+        assert pod["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "2"
+
+
+def test_terminate_uses_the_known_context_and_unreachable_context_is_not_not_found(
+    fake_k8s: FakeKubeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from styx.errors import TransientError
+
+    path = fake_k8s.write_kubeconfig(tmp_path / "kc", contexts=("live",),
+                                     extra_clusters={"dead": dead_url()})  # fmt: skip
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    provider = KubernetesProvider(retry_attempts=1, **FAST)
+    inst = run(provider.provision(ProvisionRequest("t", "small")))
+    assert [i.id for i in run(provider.list_instances())] == [inst.id]  # dead one skipped
+    run(provider.terminate(inst.id))  # only "live" is asked: the id was seen there
+    assert fake_k8s.pod_names() == []
+    fresh = KubernetesProvider(retry_attempts=1, **FAST)
+    with pytest.raises(TransientError):  # cannot tell "gone" from "could not ask"
+        run(fresh.get_instance(inst.id))

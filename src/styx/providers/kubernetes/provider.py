@@ -71,6 +71,7 @@ class KubernetesProvider(CloudProvider):
         self.settings: KubeSettings = resolve_settings(**options)
         self._apis: dict[str, ContextApi] = {}
         self._namespaces_ready: set[str] = set()
+        self._where: dict[str, str] = {}  # Styx id -> context it was last seen in
 
     # ---- contexts ----------------------------------------------------------------------------
 
@@ -153,7 +154,7 @@ class KubernetesProvider(CloudProvider):
             # Nothing may be left behind: delete every pod (and service) of the request.
             await asyncio.gather(*(self._delete(api, n) for n in names), return_exceptions=True)
             raise
-        return [to_instance(p, api.context) for p in pods]
+        return self._seen([to_instance(p, api.context) for p in pods])
 
     async def _ensure_namespace(self, api: ContextApi) -> None:
         if api.context in self._namespaces_ready:
@@ -243,28 +244,45 @@ class KubernetesProvider(CloudProvider):
 
     # ---- queries -----------------------------------------------------------------------------
 
+    def _seen(self, instances: list[Instance]) -> list[Instance]:
+        for inst in instances:
+            self._where[inst.id] = str(inst.region)
+        return instances
+
     async def _list(self, api: ContextApi, selector: str) -> list[Instance]:
         pods = await api.call("list pods", api.core.list_namespaced_pod, api.namespace,
                               label_selector=selector)  # fmt: skip
-        return [to_instance(p, api.context) for p in pods.items]
+        return self._seen([to_instance(p, api.context) for p in pods.items])
 
-    async def _across_contexts(self, selector: str) -> list[Instance]:
-        """Query every usable context. A failing context is skipped only if another answered:
-        an empty answer must never stand for "unreachable"."""
-        apis = await self._all_apis()
+    async def _apis_for(self, instance_id: InstanceId) -> list[ContextApi]:
+        """The context this id was last seen in, else every usable context."""
+        where = self._where.get(instance_id)
+        return [await self._api(where)] if where else await self._all_apis()
+
+    async def _across(
+        self, apis: list[ContextApi], selector: str
+    ) -> tuple[list[Instance], list[BaseException]]:
         results = await asyncio.gather(*(self._list(a, selector) for a in apis),
                                        return_exceptions=True)  # fmt: skip
         errors = [r for r in results if isinstance(r, BaseException)]
-        if errors and len(errors) == len(results):
-            raise errors[0]
-        return [i for r in results if not isinstance(r, BaseException) for i in r]
+        return [i for r in results if not isinstance(r, BaseException) for i in r], errors
 
     async def list_instances(self) -> list[Instance]:
-        return await self._across_contexts(TAG_INSTANCE_ID)
+        """Every context's Styx pods; a failing context is skipped only if another answered."""
+        apis = await self._all_apis()
+        found, errors = await self._across(apis, TAG_INSTANCE_ID)
+        if errors and len(errors) == len(apis):
+            raise errors[0]
+        return found
 
     async def get_instance(self, instance_id: InstanceId) -> Instance | None:
-        found = await self._across_contexts(id_selector(instance_id))
-        return found[0] if found else None
+        found, errors = await self._across(await self._apis_for(instance_id),
+                                           id_selector(instance_id))  # fmt: skip
+        if found:
+            return found[0]
+        if errors:  # "not found" must never stand for "could not ask"
+            raise errors[0]
+        return None
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -276,7 +294,7 @@ class KubernetesProvider(CloudProvider):
 
     async def terminate(self, instance_id: InstanceId) -> None:
         name = pod_name(instance_id)
-        apis = await self._all_apis()
+        apis = await self._apis_for(instance_id)
         results = await asyncio.gather(*(self._delete(a, name) for a in apis),
                                        return_exceptions=True)  # fmt: skip
         for r in results:
