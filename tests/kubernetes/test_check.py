@@ -79,3 +79,24 @@ def test_falls_back_to_an_allowed_context_that_answers(
     assert run(KubernetesProvider(**FAST).is_available()) is True
     only_dead = KubernetesProvider(allowed_contexts=["dead"], **FAST)
     assert run(only_dead.is_available()) is False
+
+
+def test_settings_precedence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, styx_home: Path
+) -> None:
+    from styx.errors import StyxError
+    from styx.providers.kubernetes.settings import resolve_settings
+
+    (styx_home / "config.yaml").write_text(
+        "kubernetes:\n  kubeconfig: /from/config\n  allowed_contexts: only-one\n"
+        "  provision_timeout: 12\n  namespace: ml\n"
+    )
+    monkeypatch.setenv("KUBECONFIG", "/from/env")
+    s = resolve_settings()
+    assert (s.kubeconfig, s.allowed_contexts, s.schedule_timeout_s, s.namespace) == (
+        "/from/env", ("only-one",), 12.0, "ml")  # fmt: skip
+    assert resolve_settings(kubeconfig="/explicit", namespace="x").namespace == "x"
+    monkeypatch.delenv("KUBECONFIG")
+    assert resolve_settings().kubeconfig == "/from/config"
+    with pytest.raises(StyxError, match="unknown Kubernetes provider option"):
+        resolve_settings(bogus=1)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from styx.config import provider_config
+from styx.errors import StyxError
 
 DEFAULT_NAMESPACE = "default"
 DEFAULT_CPU_IMAGE = "ubuntu:22.04"
@@ -53,7 +54,12 @@ def resolve_settings(**overrides: Any) -> KubeSettings:
         elif key in section:
             values[key] = section[key]
     if given:
-        raise TypeError(f"unknown Kubernetes provider option(s): {', '.join(sorted(given))}")
-    if values.get("allowed_contexts") is not None:
-        values["allowed_contexts"] = tuple(str(c) for c in values["allowed_contexts"])
+        raise StyxError(f"unknown Kubernetes provider option(s): {', '.join(sorted(given))}")
+    if "schedule_timeout_s" not in values and "provision_timeout" in section:
+        values["schedule_timeout_s"] = float(section["provision_timeout"])  # SkyPilot's key
+    allowed = values.get("allowed_contexts")
+    if allowed is not None:
+        values["allowed_contexts"] = (
+            (allowed,) if isinstance(allowed, str) else tuple(str(c) for c in allowed)
+        )
     return KubeSettings(kubeconfig=str(kubeconfig), **values)
