@@ -80,7 +80,7 @@ def test_create_retried_after_5xx_stays_single(
 def test_422_is_invalid_request(
     k8s: KubernetesProvider, k8s_request: Req, fake_k8s: FakeKubeServer
 ) -> None:
-    run(k8s.list_instances())  # namespace check done; the next POST is the pod create
+    # "default" exists (a GET suffices), so the first POST is the pod create.
     fake_k8s.fail_next(422, message="spec.containers[0].image: Invalid value", method="POST")
     with pytest.raises(InvalidRequestError, match="Invalid value"):
         run(k8s.provision(k8s_request("bad")))
@@ -114,3 +114,13 @@ def test_translate_table_directly() -> None:
         assert type(err) is cls and err.region == "ctx" and err.native_code == f"{status} Why"
     assert type(translate(api_exc(403, "x exceeded quota: q"), None, "a")) is QuotaError
     assert type(translate(api_exc(418, "teapot"), None, "a")) is ProviderError
+
+
+def test_gang_with_one_rejected_create_leaves_no_pod(
+    k8s: KubernetesProvider, k8s_request: Req, fake_k8s: FakeKubeServer
+) -> None:
+    # "default" exists, so the only POSTs are the three pod creates; one is refused.
+    fake_k8s.fail_next(422, message="one bad pod", method="POST")
+    with pytest.raises(InvalidRequestError, match="one bad pod"):
+        run(k8s.provision_many(k8s_request("gang-err"), 3))
+    assert fake_k8s.pod_names() == []

@@ -147,8 +147,15 @@ class KubernetesProvider(CloudProvider):
         owner = owner_id()
         names = [pod_name(r.instance_id) for r in requests]
         try:
-            await asyncio.gather(*(self._create(api, r, pod_body(r, shape, image, owner), owner)
-                                   for r in requests))  # fmt: skip
+            # return_exceptions: every create has finished before any cleanup starts, so no
+            # create can land after the delete below.
+            created = await asyncio.gather(
+                *(self._create(api, r, pod_body(r, shape, image, owner), owner) for r in requests),
+                return_exceptions=True,
+            )
+            for result in created:
+                if isinstance(result, BaseException):
+                    raise result
             pods = await self._wait_scheduled(api, names)
         except BaseException:
             # Nothing may be left behind: delete every pod (and service) of the request.
@@ -159,8 +166,12 @@ class KubernetesProvider(CloudProvider):
     async def _ensure_namespace(self, api: ContextApi) -> None:
         if api.context in self._namespaces_ready:
             return
-        found = await api.call("read namespace", api.core.read_namespace, api.namespace,
-                               allow=(404,))  # fmt: skip
+        try:
+            found = await api.call("read namespace", api.core.read_namespace, api.namespace,
+                                   allow=(404,))  # fmt: skip
+        except CredentialsError:
+            # Namespace-scoped RBAC often forbids reading namespaces; the pod create will tell.
+            found = True
         if found is None:
             body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": api.namespace}}
             await api.call("create namespace", api.core.create_namespace, body, allow=(409,))
