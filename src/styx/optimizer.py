@@ -197,7 +197,8 @@ class _Context:
         self.indexes: dict[str, _Index] = {}
         for cloud in self.enabled:
             if cloud in inventories:
-                self.indexes[cloud] = _Index(cloud, _offers_from_inventory(cloud, inventories[cloud]))
+                offers = _offers_from_inventory(cloud, inventories[cloud])
+                self.indexes[cloud] = _Index(cloud, offers)
             elif cloud in CATALOG_CLOUDS:
                 self.indexes[cloud] = _catalog_index(cloud)
         self.inventory_clouds = {c for c in self.indexes if c in inventories}
