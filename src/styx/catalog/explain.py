@@ -83,7 +83,9 @@ def explain_candidate(
     if r.zone:
         here = [o for o in offers if r.zone in o.zones]
         if not here:
-            zones = sorted({z for o in offers for z in o.zones})
+            zone_regions = {o.region for o in everything if r.zone in o.zones}
+            zones = sorted({z for o in offers if not zone_regions or o.region in zone_regions
+                            for z in o.zones})  # fmt: skip
             every_zone = {z for o in everything for z in o.zones}
             hint = "" if r.zone in every_zone else _suggest(r.zone, every_zone)
             return (f"no {what} offer in zone '{r.zone}'{hint}; "
