@@ -49,7 +49,7 @@ def explain_candidate(
         same = [o for o in offers if (o.accelerator_name or "").lower() == name.lower()]
         if not same:
             known = sorted({o.accelerator_name for o in offers if o.accelerator_name})
-            return (f"no accelerator named '{name}' in {where}{_suggest(name, known)}; "
+            return (f"no accelerator named '{name}' in {where}{suggest(name, known)}; "
                     f"offered: {', '.join(known) or 'none'}")  # fmt: skip
         offers = [o for o in same if o.accelerator_count == count]
         if not offers:
@@ -65,7 +65,7 @@ def explain_candidate(
             known = sorted({o.instance_type for o in offers})
             return (f"no instance type '{r.instance_type}'"
                     f"{' with ' + what if r.accelerators else ''} in {where}"
-                    f"{_suggest(r.instance_type, known)}")  # fmt: skip
+                    f"{suggest(r.instance_type, known)}")  # fmt: skip
         offers = typed
         what = r.instance_type
     elif not r.accelerators:
@@ -76,7 +76,7 @@ def explain_candidate(
         here = [o for o in offers if o.region == r.region]
         if not here:
             regions = sorted({o.region or "" for o in offers})
-            hint = "" if r.region in every_region else _suggest(r.region, every_region)
+            hint = "" if r.region in every_region else suggest(r.region, every_region)
             return (f"no {what} offer in region '{r.region}'{hint}; "
                     f"offered in: {', '.join(regions[:12])}")  # fmt: skip
         offers = here
@@ -87,7 +87,7 @@ def explain_candidate(
             zones = sorted({z for o in offers if not zone_regions or o.region in zone_regions
                             for z in o.zones})  # fmt: skip
             every_zone = {z for o in everything for z in o.zones}
-            hint = "" if r.zone in every_zone else _suggest(r.zone, every_zone)
+            hint = "" if r.zone in every_zone else suggest(r.zone, every_zone)
             return (f"no {what} offer in zone '{r.zone}'{hint}; "
                     f"offered in: {', '.join(zones[:12])}")  # fmt: skip
         offers = here
@@ -131,7 +131,7 @@ def _admits(quantity: Quantity | None, o: Offer, label: str) -> bool:
     return quantity.admits(o.memory_gib, o.vcpus)
 
 
-def _suggest(word: str, choices: set[str] | list[str]) -> str:
+def suggest(word: str, choices: set[str] | list[str]) -> str:
     """did_you_mean, case-insensitively (users type 'a100' as often as 'A100')."""
     by_lower = {c.lower(): c for c in choices}
     hint = did_you_mean(word.lower(), list(by_lower))
