@@ -85,7 +85,7 @@ def row_to_csv(row: CatalogRow) -> list[str]:
         row.instance_type, f"{row.vcpus:g}", f"{row.memory_gib:g}", row.accelerator_name or "",
         str(row.accelerator_count or ""),
         f"{row.accelerator_memory_gib:g}" if row.accelerator_memory_gib else "",
-        f"{row.price:.6g}", f"{row.spot_price:.6g}" if row.spot_price is not None else "",
+        f"{row.price:.10g}", f"{row.spot_price:.10g}" if row.spot_price is not None else "",
         row.region, ";".join(row.zones),
     ]  # fmt: skip
 
