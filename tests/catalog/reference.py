@@ -26,9 +26,7 @@ def _rows(cloud: str, inventories: dict) -> list[tuple]:
             for r in catalog.load(cloud).rows]  # fmt: skip
 
 
-def feasible(
-    r: Resources, num_nodes: int = 1, clouds=None, inventories=None
-) -> dict[tuple, float]:
+def feasible(r: Resources, num_nodes: int = 1, clouds=None, inventories=None) -> dict[tuple, float]:
     """identity (cloud, region, type, spot, acc, count) -> total hourly price."""
     inventories = inventories or {}
     enabled = list(clouds) if clouds is not None else [*CATALOG, *inventories]
@@ -58,7 +56,8 @@ def feasible(
                     if itype.lower() != cand.instance_type.lower():
                         continue
                     plain_exists = any(
-                        x[1].lower() == itype.lower() and not x[5] for x in _rows(cloud, inventories)
+                        x[1].lower() == itype.lower() and not x[5]
+                        for x in _rows(cloud, inventories)
                     )
                     if count and plain_exists:
                         continue

@@ -137,8 +137,15 @@ def test_write_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
     write_catalog(target, catalog.load("azure").provenance, rows)
     assert [p.name for p in target.parent.iterdir()] == ["azure.csv"]
     assert read_catalog(target, "azure").rows == tuple(
-        sorted(rows, key=lambda r: (r.instance_type, r.accelerator_name or "",
-                                    r.accelerator_count, r.region))  # fmt: skip
+        sorted(
+            rows,
+            key=lambda r: (
+                r.instance_type,
+                r.accelerator_name or "",
+                r.accelerator_count,
+                r.region,
+            ),
+        )
     )
 
 

@@ -14,7 +14,7 @@ from styx.resources import Resources
 from tests.catalog import reference
 
 
-def R(**data) -> Resources:  # noqa: N802 - reads like the YAML it stands for
+def R(**data) -> Resources:
     return Resources.from_yaml(data)
 
 
@@ -273,7 +273,9 @@ REGIONS = [None, None, None, "us-east-1", "us-central1", "eastus", "europe-west4
 def requests(draw) -> dict:
     data: dict = {}
     if draw(st.booleans()):
-        data["accelerators"] = f"{draw(st.sampled_from(ACCS))}:{draw(st.sampled_from([1, 2, 4, 8]))}"
+        data["accelerators"] = (
+            f"{draw(st.sampled_from(ACCS))}:{draw(st.sampled_from([1, 2, 4, 8]))}"
+        )
     if draw(st.booleans()):
         data["cpus"] = f"{draw(st.sampled_from(CPU_VALUES))}{draw(st.sampled_from(['', '+']))}"
     if draw(st.booleans()):
@@ -298,14 +300,14 @@ def requests(draw) -> dict:
     clouds=st.sampled_from([None, ("aws",), ("gcp", "azure")]),
 )
 def test_plan_matches_brute_force(request, other, combine, num_nodes, clouds) -> None:
-    if combine == "single":
-        r = R(**request)
-    else:
-        r = R(**{combine: [request, other]})
+    r = R(**request) if combine == "single" else R(**{combine: [request, other]})
     offers = check_against_reference(r, num_nodes, clouds=clouds)
     for o in offers:  # feasibility, constraint by constraint
         branch_ok = any(
-            (not c.accelerators or (o.accelerator_name or "").lower() == c.accelerators[0][0].lower())
+            (
+                not c.accelerators
+                or (o.accelerator_name or "").lower() == c.accelerators[0][0].lower()
+            )
             and (not c.cpus or c.cpus.admits(o.vcpus))
             and (not c.memory or c.memory.admits(o.memory_gib, o.vcpus))
             and (not c.region or o.region == c.region)

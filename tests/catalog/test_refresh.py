@@ -72,7 +72,9 @@ def test_gcp_refresh_prices_from_components(pricing: PricingServer) -> None:
     n2 = got[("n2-standard-4", None, 0, "us-central1")]
     assert n2.price == pytest.approx(4 * 0.031611 + 16 * 0.004237)
     assert n2.spot_price == pytest.approx(4 * 0.00765 + 16 * 0.001025)
-    assert got[("n2-standard-4", None, 0, "europe-west4")].price == pytest.approx(n2.price * 1.1, abs=1e-6)
+    assert got[("n2-standard-4", None, 0, "europe-west4")].price == pytest.approx(
+        n2.price * 1.1, abs=1e-6
+    )
     t4 = got[("n1-standard-8", "T4", 1, "us-central1")]
     assert t4.price == pytest.approx(8 * 0.031611 + 30 * 0.004237 + 0.35)
     assert t4.spot_price is None
