@@ -35,10 +35,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from styx.errors import ResourcesUnavailableError
-from styx.providers.instance import InstanceType
 from styx.resources import Quantity, Resources
+
+if TYPE_CHECKING:
+    # Only for annotations: importing styx.providers pulls in asyncio (~50 ms), which a
+    # dry run does not need.
+    from styx.providers.instance import InstanceType
 
 CATALOG_CLOUDS = ("aws", "gcp", "azure")
 DEFAULT_CPUS = Quantity(4, at_least=True)

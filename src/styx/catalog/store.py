@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,6 +101,8 @@ def clear_cache() -> None:
 def write_catalog(path: Path, prov: Provenance, rows: list[CatalogRow]) -> None:
     """Write ``rows`` to ``path`` atomically (temp file in the same folder, then rename), so a
     reader sees the old file or the new one, never half of one."""
+    import tempfile  # only refresh writes; keep it off the load path
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
