@@ -30,4 +30,4 @@ fi
 
 # Tests (and the servers they start: moto, sshd, fake clouds) see only the loopback interface.
 exec unshare --net -- bash -c 'ip link set lo up && exec .venv/bin/python -m pytest "$@"' \
-  styx-tests -q "$@"
+  styx-tests "$@"

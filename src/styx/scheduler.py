@@ -248,6 +248,7 @@ def _request_for(template: ProvisionRequest, offer: Offer, zone: str | None) -> 
         use_spot=offer.use_spot,
         instance_id=new_instance_id(),
         num_gpus=offer.accelerator_count,
+        accelerator_name=offer.accelerator_name,
         tags={
             **template.tags,
             TAG_CLUSTER: template.cluster_name,

@@ -21,6 +21,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "down": ("styx.cli.cluster", "down"),
     "autostop": ("styx.cli.cluster", "autostop"),
     "check": ("styx.cli.misc", "check"),
+    "gpus": ("styx.cli.catalog", "gpus"),
+    "show-gpus": ("styx.cli.catalog", "show_gpus"),
+    "catalog": ("styx.cli.catalog", "catalog"),
     "schema": ("styx.cli.misc", "schema"),
 }
 SUMMARIES = {
@@ -35,6 +38,9 @@ SUMMARIES = {
     "down": "Tear down clusters.",
     "autostop": "Stop or tear down a cluster when idle.",
     "check": "Show which clouds are enabled, and why not.",
+    "gpus": "List accelerators, instance types and prices.",
+    "show-gpus": "Old name of `gpus list`.",
+    "catalog": "List, inspect or refresh the price catalog.",
     "schema": "Print the JSON Schema of the task file.",
 }
 

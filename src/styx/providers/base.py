@@ -55,7 +55,10 @@ class ProvisionRequest:
     ssh_public_key: str | None = None
     node_rank: int = 0
     instance_id: InstanceId = field(default_factory=new_instance_id)
+    # The accelerator the offer carries. For shapes with built-in GPUs it repeats what the
+    # type implies; for GCP N1 hosts it names the GPU to attach (e.g. "T4").
     num_gpus: int = 0
+    accelerator_name: str | None = None
 
     def for_rank(self, rank: int) -> ProvisionRequest:
         """The same request for another node of a gang (call it on the rank-0 request).
