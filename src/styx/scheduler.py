@@ -116,7 +116,10 @@ class Scheduler:
         backoff_base_s: float = 0.5,
         backoff_cap_s: float = 8.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        keep_on_failure: bool = False,
     ) -> None:
+        self.keep_on_failure = keep_on_failure
+        self._quota_cache: dict[tuple[str, str, str, bool], float | None] = {}
         self.store = store
         self.provider_factory = provider_factory
         self.blocks = block_list or BlockList(store)
@@ -173,6 +176,7 @@ class Scheduler:
         history: list[FailoverAttempt],
     ) -> list[Instance]:
         provider = self.provider_factory(offer.cloud)
+        await self._precheck_quota(provider, offer, zone, num_nodes, history)
         attempt = 0
         while True:
             request = _request_for(template, offer, zone)
@@ -188,6 +192,11 @@ class Scheduler:
             )
             try:
                 instances = await provider.provision_many(request, num_nodes)
+            except (KeyboardInterrupt, asyncio.CancelledError):
+                # Ctrl-C mid-launch: take back what this attempt started, unless asked not to.
+                if not self.keep_on_failure:
+                    await asyncio.shield(self._cleanup_partial(provider, cluster_name))
+                raise
             except ProviderError as exc:
                 await self._cleanup_partial(provider, cluster_name)
                 history.append(_attempt(offer, zone, exc))
@@ -202,6 +211,45 @@ class Scheduler:
                 await self._cleanup_partial(provider, cluster_name)
                 raise
             return sorted(instances, key=lambda i: i.node_rank)
+
+    async def _precheck_quota(
+        self,
+        provider: CloudProvider,
+        offer: Offer,
+        zone: str | None,
+        num_nodes: int,
+        history: list[FailoverAttempt],
+    ) -> None:
+        """Skip a region whose known quota cannot fit the request, without calling launch.
+
+        Providers that can tell expose ``check_quota(region, instance_type, use_spot)`` whose
+        result has ``free_vcpus`` (None when unknown: unknown means try).
+        """
+        check = getattr(provider, "check_quota", None)
+        if check is None or offer.region is None:
+            return
+        key = (offer.cloud, offer.region, offer.instance_type, offer.use_spot)
+        if key not in self._quota_cache:
+            try:
+                info = await check(offer.region, offer.instance_type, offer.use_spot)
+            except ProviderError:
+                info = None
+            self._quota_cache[key] = getattr(info, "free_vcpus", None)
+        free = self._quota_cache[key]
+        needed = offer.vcpus * num_nodes
+        if free is not None and free < needed:
+            exc = QuotaError(
+                f"vCPU quota leaves {free:g} free; {offer.instance_type} x{num_nodes} needs "
+                f"{needed:g} (skipped without launching)",
+                provider=offer.cloud,
+                region=offer.region,
+                zone=zone,
+                native_code="QuotaPrecheck",
+            )
+            history.append(_attempt(offer, zone, exc))
+            self.progress(f"  skipping {_where(offer, None)}: {exc.message}")
+            self._block(offer, zone, exc)
+            raise exc
 
     async def _cleanup_partial(self, provider: CloudProvider, cluster_name: str) -> None:
         """Terminate anything the failed attempt left behind (verified through the provider)."""
