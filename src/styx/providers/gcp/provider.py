@@ -127,14 +127,15 @@ class GCPProvider(CloudProvider):
         )
         name = body.name
         await ensure_firewall(api, request.cluster_name, request.ports)
+        insert = api.compute.InsertInstanceRequest(
+            project=api.project,
+            zone=zone,
+            instance_resource=body,
+            request_id=naming.insert_request_id(request.instance_id),
+        )
         op = await api.call(
             lambda: api.instances.insert_unary(
-                project=api.project,
-                zone=zone,
-                instance_resource=body,
-                request_id=naming.insert_request_id(request.instance_id),
-                retry=None,
-                timeout=api.http_timeout,
+                request=insert, retry=None, timeout=api.http_timeout
             ),
             region=region,
             zone=zone,
@@ -191,9 +192,7 @@ class GCPProvider(CloudProvider):
         )
 
     async def _aggregated(self, api: GCEApi, filter_: str) -> list[Any]:
-        request = api.compute.AggregatedListInstancesRequest(
-            project=api.project, filter=filter_, return_partial_success=True
-        )
+        request = api.compute.AggregatedListInstancesRequest(project=api.project, filter=filter_)
 
         def fetch() -> list[Any]:
             pager = api.instances.aggregated_list(
