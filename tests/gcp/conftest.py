@@ -20,8 +20,12 @@ from tests.fakes.gcp.server import start_fake_gce  # noqa: E402
 
 PROJECT = "styx-proj"
 CREDENTIAL_ENV = (
-    "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT",
-    "GCLOUD_PROJECT", "STYX_GCP_API_ENDPOINT", "STYX_GCP_ANONYMOUS",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "GOOGLE_CLOUD_PROJECT",
+    "CLOUDSDK_CORE_PROJECT",
+    "GCLOUD_PROJECT",
+    "STYX_GCP_API_ENDPOINT",
+    "STYX_GCP_ANONYMOUS",
 )
 
 
@@ -46,8 +50,12 @@ def fake() -> Iterator[FakeGCE]:
 
 def fake_config(fake: FakeGCE, **extra: object) -> dict[str, object]:
     return {
-        "api_endpoint": fake.base_url, "anonymous_credentials": True, "project_id": fake.project,
-        "retry_base_s": 0.005, "retry_cap_s": 0.02, **extra,
+        "api_endpoint": fake.base_url,
+        "anonymous_credentials": True,
+        "project_id": fake.project,
+        "retry_base_s": 0.005,
+        "retry_cap_s": 0.02,
+        **extra,
     }
 
 

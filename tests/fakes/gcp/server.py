@@ -326,7 +326,9 @@ def start_fake_gce(project: str = "styx-proj", polls_to_done: int = 2) -> Iterat
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="fake-gce", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.02,), name="fake-gce", daemon=True
+    )
     thread.start()
     try:
         yield fake
