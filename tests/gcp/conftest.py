@@ -12,11 +12,11 @@ os.environ["NO_GCE_CHECK"] = "true"
 os.environ["GCE_METADATA_HOST"] = "127.0.0.1:9"
 os.environ["GCE_METADATA_IP"] = "127.0.0.1:9"
 
-from styx.providers import get_provider  # noqa: E402
-from styx.providers.base import ProvisionRequest  # noqa: E402
-from styx.providers.gcp.provider import GCPProvider  # noqa: E402
-from tests.fakes.gcp.backend import FakeGCE  # noqa: E402
-from tests.fakes.gcp.server import start_fake_gce  # noqa: E402
+from styx.providers import get_provider
+from styx.providers.base import ProvisionRequest
+from styx.providers.gcp.provider import GCPProvider
+from tests.fakes.gcp.backend import FakeGCE
+from tests.fakes.gcp.server import start_fake_gce
 
 PROJECT = "styx-proj"
 CREDENTIAL_ENV = (

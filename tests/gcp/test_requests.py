@@ -50,7 +50,7 @@ def test_spot_gpu_request_body(gcp: GCPProvider, fake: FakeGCE, make_request: Ma
     assert "deeplearning-platform-release" in image
     # requestId: the UUID derived from the Styx id, so a retry dedupes server-side
     query = fake.received("POST", "/zones/us-central1-a/instances")[-1].query
-    assert query["requestId"] == naming.insert_request_id(req.instance_id)
+    assert query["requestId"] == naming.insert_request_id(req.instance_id, "us-central1-a")
     assert uuid.UUID(query["requestId"]).version == 5
     labels = body["labels"]
     assert labels["styx-id"] == req.instance_id and labels["styx-cluster"] == "train"

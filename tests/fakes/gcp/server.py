@@ -30,12 +30,6 @@ class Router:
 
     def handle(self, method: str, path: str, query: dict[str, str], body: JSON | None) -> JSON:
         f = self.fake
-        if method == "POST" and path == "/token":  # OAuth token endpoint for ADC key files
-            return {
-                "access_token": f"ya29.fake-{f.new_id()}",
-                "expires_in": 3600,
-                "token_type": "Bearer",
-            }
         m = PREFIX.match(path)
         if m is None:
             raise ApiError(404, "notFound", f"no such path {path}")
@@ -292,10 +286,7 @@ class _Handler(BaseHTTPRequestHandler):
         query = dict(parse_qsl(split.query))
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:  # the OAuth token request is form-encoded
-            body = dict(parse_qsl(raw.decode()))
+        body = json.loads(raw) if raw else None
         fake = self.router.fake
         with fake.lock:
             fake.requests.append(

@@ -74,6 +74,7 @@ STATUS_TABLE: dict[int, tuple[type[ProviderError], Scope]] = {
 
 # "Quota 'NVIDIA_T4_GPUS' exceeded.  Limit: 0.0 in region us-central1."
 _QUOTA_METRIC = re.compile(r"Quota '([A-Z0-9_]+)' exceeded")
+_URL_PREFIX = re.compile(r"^(GET|POST|PUT|PATCH|DELETE) \S+: ")
 WHOLE_CLOUD_METRICS = {"GPUS_ALL_REGIONS", "CPUS_ALL_REGIONS"}
 
 
@@ -134,7 +135,9 @@ def from_exception(exc: BaseException) -> GCEError | None:
                 break
         reason = reason or getattr(exc, "reason", None)
         status = int(exc.code) if isinstance(exc.code, int) else None
-        return GCEError(reason, exc.message or str(exc), status)
+        # api_core prefixes "GET https://...: "; the CLI line reads better without it.
+        message = _URL_PREFIX.sub("", exc.message or str(exc))
+        return GCEError(reason, message, status)
     if isinstance(exc, auth_exc.DefaultCredentialsError | auth_exc.RefreshError):
         return GCEError("autherror", str(exc), 401)
     if isinstance(exc, auth_exc.TransportError):

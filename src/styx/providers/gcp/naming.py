@@ -37,9 +37,13 @@ def instance_name(instance_id: str) -> str:
     return f"styx-{_digest(instance_id, 32)}"
 
 
-def insert_request_id(instance_id: str) -> str:
-    """The instances.insert requestId: a UUID derived from the Styx id, so retries dedupe."""
-    return str(uuid.uuid5(_REQUEST_NS, f"insert:{instance_id}"))
+def insert_request_id(instance_id: str, zone: str) -> str:
+    """The instances.insert requestId: a UUID derived from the Styx id, so retries dedupe.
+
+    The zone is part of it: GCE answers a repeated requestId with the first operation, so a
+    failover of the same Styx id to another zone after a stockout must not reuse it.
+    """
+    return str(uuid.uuid5(_REQUEST_NS, f"insert:{instance_id}:{zone}"))
 
 
 def label_value(value: str) -> str:

@@ -15,7 +15,12 @@ import asyncio
 from typing import Any
 
 from styx.config import owner_id
-from styx.errors import CredentialsError, InstanceNotFoundError, InvalidRequestError
+from styx.errors import (
+    CredentialsError,
+    InstanceNotFoundError,
+    InvalidRequestError,
+    ProviderError,
+)
 from styx.providers.base import Capabilities, CloudProvider, ProvisionRequest
 from styx.providers.gcp import auth as gauth
 from styx.providers.gcp import naming
@@ -72,15 +77,17 @@ class GCPProvider(CloudProvider):
     async def check(self) -> str:
         try:
             api = await self.api()
+            probe = api.compute.ListRegionsRequest(project=api.project, max_results=1)
+            # One page is enough to prove the credentials work on this project.
             await api.must(
-                lambda: list(
-                    api.regions.list(
-                        project=api.project, max_results=1, retry=None, timeout=api.http_timeout
-                    )
-                )
+                lambda: api.regions.list(request=probe, retry=None, timeout=api.http_timeout)
             )
-        except CredentialsError as exc:
-            return f"gcp: disabled: {exc.message}"
+        except ProviderError as exc:
+            return f"gcp: disabled: {exc.message}" + (
+                f" [{exc.native_code}]"
+                if exc.native_code and not isinstance(exc, CredentialsError)
+                else ""
+            )
         except Exception as exc:  # noqa: BLE001 - check() reports, never raises
             return f"gcp: disabled: {exc}"
         return f"gcp: enabled (project {api.project}, account {api.account})"
@@ -131,7 +138,7 @@ class GCPProvider(CloudProvider):
             project=api.project,
             zone=zone,
             instance_resource=body,
-            request_id=naming.insert_request_id(request.instance_id),
+            request_id=naming.insert_request_id(request.instance_id, zone),
         )
         op = await api.call(
             lambda: api.instances.insert_unary(
