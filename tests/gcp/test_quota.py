@@ -34,9 +34,9 @@ def test_gpu_and_spot_metrics(gcp: GCPProvider, fake: FakeGCE) -> None:
     assert h100.metric == "NVIDIA_H100_GPUS" and h100.fits is False
 
 
-def test_unreported_metric_is_unknown(gcp: GCPProvider) -> None:
-    # the fake reports no PREEMPTIBLE_NVIDIA_A100_GPUS; CPUs fit, so the GPU stays unknown
-    q = run(gcp.check_quota("us-central1", "a2-highgpu-1g", use_spot=True))
-    assert q.unknown is False and q.metric == "PREEMPTIBLE_CPUS"
-    fake_none = run(gcp.check_quota("europe-west4", "g2-standard-4", use_spot=True))
-    assert fake_none.fits is True
+def test_unreported_metric_is_unknown(gcp: GCPProvider, fake: FakeGCE) -> None:
+    fake.quotas["europe-west4"] = {"CPUS": 24.0}  # no PREEMPTIBLE_CPUS reported
+    q = run(gcp.check_quota("europe-west4", "e2-standard-2", use_spot=True))
+    assert (q.metric, q.unknown, q.fits) == ("PREEMPTIBLE_CPUS", True, None)
+    on_demand = run(gcp.check_quota("europe-west4", "e2-standard-2"))
+    assert (on_demand.metric, on_demand.limit, on_demand.fits) == ("CPUS", 24.0, True)

@@ -155,6 +155,15 @@ class Router:
         }
         return {"kind": "compute#machineTypeAggregatedList", "items": items}
 
+    def r_agg_accelerators(self, *, query: dict[str, str], body: JSON) -> JSON:
+        items = {
+            f"zones/{z}": {
+                "acceleratorTypes": [self.accelerator(z, a) for a in catalog.accelerators_in(z)]
+            }
+            for z in catalog.all_zones()
+        }
+        return {"kind": "compute#acceleratorTypeAggregatedList", "items": items}
+
     def r_accelerators(self, zone: str, *, query: dict[str, str], body: JSON) -> JSON:
         self._check_zone(zone)
         items = [self.accelerator(zone, a) for a in catalog.accelerators_in(zone)]
@@ -256,6 +265,7 @@ ROUTES: dict[tuple[str, ...], Any] = {
     ("GET", "zones", "*", "machineTypes", "*"): R.r_machine_type,
     ("GET", "aggregated", "machineTypes"): R.r_agg_machine_types,
     ("GET", "zones", "*", "acceleratorTypes"): R.r_accelerators,
+    ("GET", "aggregated", "acceleratorTypes"): R.r_agg_accelerators,
     ("POST", "zones", "*", "instances"): R.r_insert,
     ("GET", "zones", "*", "instances"): R.r_list,
     ("GET", "aggregated", "instances"): R.r_agg_list,

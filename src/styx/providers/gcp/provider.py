@@ -24,14 +24,10 @@ from styx.errors import (
 from styx.providers.base import Capabilities, CloudProvider, ProvisionRequest
 from styx.providers.gcp import auth as gauth
 from styx.providers.gcp import naming
+from styx.providers.gcp.catalog import all_zones_catalog, zones_catalog
 from styx.providers.gcp.clients import GCEApi
 from styx.providers.gcp.convert import build_instance, to_instance
-from styx.providers.gcp.machines import (
-    ZoneAccelerator,
-    ZoneMachine,
-    build_instance_types,
-    parse_instance_type,
-)
+from styx.providers.gcp.machines import build_instance_types, parse_instance_type
 from styx.providers.gcp.network import delete_firewall, ensure_firewall
 from styx.providers.gcp.quota import QuotaInfo, binding, needed_metrics, region_quotas
 from styx.providers.gcp.settings import GCPSettings
@@ -314,49 +310,20 @@ class GCPProvider(CloudProvider):
     async def list_instance_types(self, region: str | None = None) -> list[InstanceType]:
         """Machine types of the region's zones (all regions when None); prices are left None."""
         api = await self.api()
-        regions = [region] if region else await self.list_regions()
-        zones = await self._zones(api)
-        by_region = {r: [z for z in zones if z.rsplit("-", 1)[0] == r] for r in regions}
+        if region is not None:
+            machines, accs = await zones_catalog(api, await self._zones(api, region))
+            return build_instance_types(region, machines, accs)
+        machines, accs = await all_zones_catalog(api)
         out: list[InstanceType] = []
-        for reg, reg_zones in by_region.items():
-            parts = await asyncio.gather(*(self._zone_catalog(api, z) for z in reg_zones))
-            machines = [m for ms, _ in parts for m in ms]
-            accs = [a for _, as_ in parts for a in as_]
-            out.extend(build_instance_types(reg, machines, accs))
+        for reg in sorted({m.zone.rsplit("-", 1)[0] for m in machines}):
+            out.extend(
+                build_instance_types(
+                    reg,
+                    [m for m in machines if m.zone.rsplit("-", 1)[0] == reg],
+                    [a for a in accs if a.zone.rsplit("-", 1)[0] == reg],
+                )
+            )
         return out
-
-    async def _zone_catalog(
-        self, api: GCEApi, zone: str
-    ) -> tuple[list[ZoneMachine], list[ZoneAccelerator]]:
-        def fetch() -> tuple[list[Any], list[Any]]:
-            mts = list(
-                api.machine_types.list(
-                    project=api.project, zone=zone, retry=None, timeout=api.http_timeout
-                )
-            )
-            ats = list(
-                api.accelerator_types.list(
-                    project=api.project, zone=zone, retry=None, timeout=api.http_timeout
-                )
-            )
-            return mts, ats
-
-        mts, ats = await api.must(fetch, zone=zone)
-        machines = []
-        for mt in mts:
-            acc = mt.accelerators[0] if mt.accelerators else None
-            machines.append(
-                ZoneMachine(
-                    zone,
-                    mt.name,
-                    mt.guest_cpus,
-                    mt.memory_mb,
-                    acc.guest_accelerator_type if acc else None,
-                    acc.guest_accelerator_count if acc else 0,
-                )
-            )
-        accs = [ZoneAccelerator(zone, at.name, at.maximum_cards_per_instance) for at in ats]
-        return machines, accs
 
     # ---- quota ---------------------------------------------------------------------------
 
