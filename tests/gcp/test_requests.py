@@ -202,3 +202,16 @@ def test_instance_types_from_machine_and_accelerator_types(gcp: GCPProvider) -> 
     every = run(gcp.list_instance_types())
     assert {t.region for t in every} == {"europe-west4", "us-central1"}
     assert run(gcp.list_regions()) == ["europe-west4", "us-central1"]
+
+
+def test_sdk_extended_operation_polls_the_override_endpoint(
+    gcp: GCPProvider, fake: FakeGCE, make_request: Make
+) -> None:
+    """SDK pitfall: ExtendedOperation.result() must poll the fake, not compute.googleapis.com."""
+    inst = run(gcp.provision(make_request("ext")))
+    api = run(gcp.api())
+    op = api.instances.stop(project=api.project, zone=inst.zone, instance=inst.native_id)
+    assert op.done() is False  # RUNNING at first: result() has to poll
+    op.result(timeout=10)
+    assert fake.instance(inst.native_id)["status"] == "TERMINATED"
+    assert fake.received("GET", f"/zones/{inst.zone}/operations/{op.name}")

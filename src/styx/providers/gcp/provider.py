@@ -55,6 +55,9 @@ class GCPProvider(CloudProvider):
         self._zones_of: dict[str, str] = {}  # styx id -> zone, to skip the aggregated lookup
 
     async def api(self) -> GCEApi:
+        """The clients, built on first use (credentials resolved then, off the loop)."""
+        if self._api is not None:  # fast path: never touch the lock (bound to one loop) again
+            return self._api
         async with self._api_lock:
             if self._api is None:
                 resolved = await run_sync(gauth.resolve, self.settings)
