@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 from styx.config import owner_id
@@ -364,7 +365,13 @@ class GCPProvider(CloudProvider):
         return binding(await region_quotas(api, region), needs)
 
 
+_KEY_LOCK = threading.Lock()
+
+
 def _styx_public_key() -> str:
+    """The Styx public key; serialised because a gang's nodes ask for it at the same moment
+    and ensure_ssh_key() writes the pair through one fixed temporary file name."""
     from styx.keys import ensure_ssh_key
 
-    return ensure_ssh_key()[1]
+    with _KEY_LOCK:
+        return ensure_ssh_key()[1]
