@@ -1,0 +1,1 @@
+"""Google Compute Engine through google-cloud-compute (REST transport). See provider.py."""

@@ -1,0 +1,61 @@
+"""Credentials and project: Application Default Credentials, or anonymous for a local endpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from styx.errors import CredentialsError
+from styx.providers.gcp.settings import GCPSettings
+
+SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+LOGIN_FIX = "run: gcloud auth application-default login (or set GOOGLE_APPLICATION_CREDENTIALS)"
+
+
+@dataclass(frozen=True)
+class ResolvedAuth:
+    credentials: Any  # google.auth.credentials.Credentials
+    project: str
+    account: str
+
+
+def resolve(settings: GCPSettings) -> ResolvedAuth:
+    """Blocking (ADC may read files or ask the metadata server). Raises CredentialsError."""
+    from google.auth.credentials import AnonymousCredentials
+
+    if settings.use_anonymous:
+        if not settings.project_id:
+            raise _no_project()
+        return ResolvedAuth(AnonymousCredentials(), settings.project_id, "anonymous")
+    import google.auth
+    from google.auth import exceptions as auth_exc
+
+    try:
+        creds, adc_project = google.auth.default(scopes=list(SCOPES))
+    except auth_exc.GoogleAuthError as exc:
+        raise CredentialsError(
+            f"no Google credentials found ({_first_line(exc)}); {LOGIN_FIX}", provider="gcp"
+        ) from exc
+    project = settings.project_id or adc_project
+    if not project:
+        raise _no_project()
+    return ResolvedAuth(creds, project, _account(creds))
+
+
+def _no_project() -> CredentialsError:
+    return CredentialsError(
+        "no GCP project set; set gcp.project_id in ~/.styx/config.yaml or GOOGLE_CLOUD_PROJECT",
+        provider="gcp",
+    )
+
+
+def _account(creds: Any) -> str:
+    for attr in ("service_account_email", "signer_email", "account"):
+        value = getattr(creds, attr, None)
+        if isinstance(value, str) and value and value != "default":
+            return value
+    return type(creds).__name__
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]

@@ -1,0 +1,136 @@
+"""Credentials and project resolution: ADC, env, config; is_available never raises."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from styx.providers.gcp.provider import GCPProvider
+from styx.providers.gcp.settings import GCPSettings
+from tests.fakes.gcp.backend import FakeGCE
+
+run = asyncio.run
+
+
+def test_missing_adc_file_is_unavailable_with_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/adc.json")
+    gcp = GCPProvider()
+    started = time.monotonic()
+    assert run(gcp.is_available()) is False
+    line = run(gcp.check())
+    assert time.monotonic() - started < 5  # no metadata-server probing
+    assert line.startswith("gcp: disabled: no Google credentials found")
+    assert "gcloud auth application-default login" in line and "\n" not in line
+
+
+def test_no_credentials_anywhere_is_unavailable() -> None:
+    gcp = GCPProvider()
+    assert run(gcp.is_available()) is False
+    assert "GOOGLE_APPLICATION_CREDENTIALS" in run(gcp.check())
+
+
+def test_anonymous_needs_an_endpoint_and_a_project(fake: FakeGCE) -> None:
+    # anonymous without an endpoint override is ignored: ADC is used, and there is none
+    assert run(GCPProvider(anonymous_credentials=True, project_id="p").is_available()) is False
+    no_project = GCPProvider(api_endpoint=fake.base_url, anonymous_credentials=True)
+    assert run(no_project.is_available()) is False
+    assert "GOOGLE_CLOUD_PROJECT" in run(no_project.check())
+
+
+def _service_account_file(tmp_path: Path, fake: FakeGCE) -> Path:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    info = {
+        "type": "service_account",
+        "project_id": fake.project,
+        "private_key_id": "k1",
+        "private_key": pem,
+        "client_email": "styx-ci@styx-proj.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": f"{fake.base_url}/token",
+    }
+    path = tmp_path / "sa.json"
+    path.write_text(json.dumps(info))
+    return path
+
+
+def test_adc_service_account_project_and_bearer_token(
+    fake: FakeGCE, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(_service_account_file(tmp_path, fake)))
+    gcp = GCPProvider(api_endpoint=fake.base_url)  # project comes from the ADC file
+    assert run(gcp.is_available()) is True
+    line = run(gcp.check())
+    assert line == (
+        "gcp: enabled (project styx-proj, account styx-ci@styx-proj.iam.gserviceaccount.com)"
+    )
+    # google-cloud-compute signs its own JWT with the key: no token endpoint round trip
+    regions_call = fake.received("GET", "/regions")[-1]
+    assert (regions_call.authorization or "").startswith("Bearer ey")
+
+
+def test_gcloud_adc_well_known_file(
+    fake: FakeGCE, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found where `gcloud auth application-default login` writes ADC ($CLOUDSDK_CONFIG).
+
+    (An authorized_user file would refresh at oauth2.googleapis.com, whatever its token_uri
+    says, so the offline test uses a service-account key at that path.)
+    """
+    key = _service_account_file(tmp_path, fake)
+    gcloud = tmp_path / "gcloud-config"  # CLOUDSDK_CONFIG, set by the autouse fixture
+    (gcloud / "application_default_credentials.json").write_text(key.read_text())
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "env-wins")
+    gcp = GCPProvider(api_endpoint=fake.base_url)
+    assert run(gcp.is_available()) is True
+    assert (run(gcp.api())).project == "env-wins"
+
+
+def test_check_reports_rejected_credentials(fake: FakeGCE) -> None:
+    from tests.gcp.conftest import fake_config
+
+    fake.inject_http_error(403, "forbidden", "Required 'compute.regions.list' permission", times=1)
+    line = run(GCPProvider(**fake_config(fake)).check())
+    assert line.startswith("gcp: disabled: Required 'compute.regions.list' permission"), line
+    assert "roles" in line
+
+
+def test_project_precedence(styx_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLOUDSDK_CORE_PROJECT", "sdk-proj")
+    assert GCPSettings.load().project_id == "sdk-proj"
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "env-proj")
+    assert GCPSettings.load().project_id == "env-proj"
+    (styx_home / "config.yaml").write_text(
+        "gcp:\n  project_id: cfg-proj\n  ssh_user: ubuntu\n  api_endpoint: http://127.0.0.1:1\n"
+    )
+    s = GCPSettings.load()
+    assert (s.project_id, s.ssh_user, s.api_endpoint) == (
+        "cfg-proj",
+        "ubuntu",
+        "http://127.0.0.1:1",
+    )
+    assert GCPSettings.load({"project_id": "arg-proj"}).project_id == "arg-proj"
+    monkeypatch.setenv("STYX_GCP_ANONYMOUS", "1")
+    assert GCPSettings.load().use_anonymous is True
+
+
+def test_ssh_user_is_configurable(fake: FakeGCE, make_request) -> None:  # type: ignore[no-untyped-def]
+    from tests.gcp.conftest import fake_config
+
+    gcp = GCPProvider(**fake_config(fake, ssh_user="ubuntu"))
+    inst = run(gcp.provision(make_request("u")))
+    assert inst.ssh_user == "ubuntu"
+    body = fake.received("POST", "/instances")[-1].body or {}
+    keys = {i["key"]: i["value"] for i in body["metadata"]["items"]}["ssh-keys"]
+    assert keys.startswith("ubuntu:ssh-ed25519 ")
