@@ -66,3 +66,11 @@ def test_instance_type_convention() -> None:
     for bad in ("n1-standard-8+nvidia-tesla-t4:x", "n1-standard-8+:1", "+t4:1"):
         with pytest.raises(InvalidRequestError):
             parse_instance_type(bad)
+
+
+def test_optimizer_offer_attaches_named_gpu_to_n1() -> None:
+    # The optimizer's GCP offers name the host (n1-standard-8) and carry the GPU separately.
+    spec = parse_instance_type("n1-standard-8", num_gpus=2, accelerator_name="T4")
+    assert (spec.accelerator, spec.accelerator_count) == ("nvidia-tesla-t4", 2)
+    assert parse_instance_type("g2-standard-8", 1, "L4").accelerator is None  # bundled
+    assert parse_instance_type("n1-standard-4", 1, "L4").accelerator == "nvidia-l4"

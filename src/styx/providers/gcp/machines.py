@@ -77,11 +77,26 @@ class MachineSpec:
         return self.machine_type
 
 
-def parse_instance_type(value: str, num_gpus: int = 0) -> MachineSpec:
+def gce_accelerator_type(name: str) -> str:
+    """A user's GPU name ('T4', 'V100') as GCE's accelerator type ('nvidia-tesla-t4')."""
+    lowered = name.lower()
+    if lowered.startswith("nvidia-"):
+        return lowered
+    tesla = ("t4", "v100", "p100", "p4", "k80", "a100")
+    return f"nvidia-tesla-{lowered}" if lowered in tesla else f"nvidia-{lowered}"
+
+
+def parse_instance_type(
+    value: str, num_gpus: int = 0, accelerator_name: str | None = None
+) -> MachineSpec:
+    """``machine[+accelerator:count]``; a plain N1 machine with ``num_gpus`` and an
+    ``accelerator_name`` (what the optimizer's offers carry) gets that GPU attached."""
     machine, sep, acc = value.strip().partition("+")
     if not machine:
         raise _bad(value, "empty machine type")
     if not sep:
+        if num_gpus and accelerator_name and not machine.startswith(GPU_BUNDLED_FAMILIES):
+            return MachineSpec(machine, gce_accelerator_type(accelerator_name), num_gpus)
         if num_gpus and not machine.startswith(GPU_BUNDLED_FAMILIES):
             raise _bad(
                 value,

@@ -126,7 +126,9 @@ class GCPProvider(CloudProvider):
 
     async def provision(self, request: ProvisionRequest) -> Instance:
         api = await self.api()
-        spec = parse_instance_type(request.instance_type, request.num_gpus)
+        spec = parse_instance_type(
+            request.instance_type, request.num_gpus, request.accelerator_name
+        )
         region, zone = await self._placement(api, request)
         key = request.ssh_public_key or (await run_sync(_styx_public_key))
         body = build_instance(
