@@ -83,8 +83,17 @@ _Keyed = tuple[tuple, Offer]  # (ranking key, offer)
 
 
 def _rank_key(o: Offer) -> tuple:
-    return (o.hourly_price, o.vcpus, o.memory_gib, o.cloud, o.region or "", o.instance_type,
-            (o.accelerator_name or "").lower(), o.accelerator_count, o.use_spot)  # fmt: skip
+    return (
+        o.hourly_price,
+        o.vcpus,
+        o.memory_gib,
+        o.cloud,
+        o.region or "",
+        o.instance_type,
+        (o.accelerator_name or "").lower(),
+        o.accelerator_count,
+        o.use_spot,
+    )
 
 
 def _derive(offer: Offer, num_nodes: int, zones: tuple[str, ...] | None) -> Offer:
@@ -151,9 +160,21 @@ def _offers_from_catalog(cloud: str) -> list[Offer]:
 
     out = []
     for row in catalog.load(cloud).rows:
-        base = Offer(cloud, row.region, row.instance_type, False, row.vcpus, row.memory_gib,
-                     row.accelerator_name, row.accelerator_count, row.price, 1, row.zones,
-                     row.accelerator_memory_gib, row.price)  # fmt: skip
+        base = Offer(
+            cloud,
+            row.region,
+            row.instance_type,
+            False,
+            row.vcpus,
+            row.memory_gib,
+            row.accelerator_name,
+            row.accelerator_count,
+            row.price,
+            1,
+            row.zones,
+            row.accelerator_memory_gib,
+            row.price,
+        )
         out.append(base)
         if row.spot_price is not None:
             out.append(replace(base, use_spot=True, hourly_price=row.spot_price))
@@ -165,9 +186,21 @@ def _offers_from_inventory(cloud: str, regions: dict[str, list[InstanceType]]) -
     for region, types in regions.items():
         for t in types:
             price = t.price_per_hour or 0.0
-            base = Offer(cloud, t.region or region, t.name, False, t.vcpus, t.memory_gib,
-                         t.accelerator_name, t.accelerator_count, price, 1, t.zones,
-                         t.accelerator_memory_gib, price)  # fmt: skip
+            base = Offer(
+                cloud,
+                t.region or region,
+                t.name,
+                False,
+                t.vcpus,
+                t.memory_gib,
+                t.accelerator_name,
+                t.accelerator_count,
+                price,
+                1,
+                t.zones,
+                t.accelerator_memory_gib,
+                price,
+            )
             out.append(base)
             if t.spot_price_per_hour is not None:
                 out.append(replace(base, use_spot=True, hourly_price=t.spot_price_per_hour))
@@ -243,8 +276,7 @@ def _feasible(r: Resources, num_nodes: int, ctx: _Context) -> list[_Keyed]:
 
 
 def _identity(o: Offer) -> tuple:
-    return (o.cloud, o.region, o.instance_type, o.use_spot, o.accelerator_name,
-            o.accelerator_count)  # fmt: skip
+    return (o.cloud, o.region, o.instance_type, o.use_spot, o.accelerator_name, o.accelerator_count)
 
 
 def plan(
@@ -296,8 +328,9 @@ def plan_or_raise(
 ) -> list[Offer]:
     """Like :func:`plan`, but raise ResourcesUnavailableError saying which constraint ruled
     everything out when nothing is feasible."""
-    offers = plan(resources, num_nodes, clouds=clouds, inventories=inventories,
-                  is_blocked=is_blocked)  # fmt: skip
+    offers = plan(
+        resources, num_nodes, clouds=clouds, inventories=inventories, is_blocked=is_blocked
+    )
     if not offers:
         raise ResourcesUnavailableError(
             explain_infeasible(resources, num_nodes, clouds, inventories, is_blocked=is_blocked)

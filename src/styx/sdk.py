@@ -31,6 +31,11 @@ def _stdout(text: str) -> None:
     sys.stdout.flush()
 
 
+def print_progress(text: str) -> None:
+    """The default progress printer: one ``styx: ...`` line on stderr per step."""
+    _stderr(text)
+
+
 def _stderr(text: str) -> None:
     sys.stderr.write(f"styx: {text}\n")
     sys.stderr.flush()
@@ -65,66 +70,61 @@ def _num_gpus(task: Task, instance_gpus: int) -> int:
 # ---- launch ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LaunchOptions:
+    detach_run: bool = False
+    idle_minutes: float | None = None
+    down: bool = False  # with autostop: tear down; alone: tear down once the job is done
+    retry_until_up: bool = False
+    no_setup: bool = False
+    no_block_list: bool = False
+    keep_on_failure: bool = False  # keep instances of a failed or interrupted launch
+
+
 def launch(
     task: Task,
     cluster_name: str | None = None,
     *,
-    detach_run: bool = False,
-    idle_minutes: float | None = None,
-    down: bool = False,
-    retry_until_up: bool = False,
-    no_setup: bool = False,
-    no_block_list: bool = False,
     output: Output = _stdout,
     progress: Output = _stderr,
+    **options: Any,
 ) -> LaunchResult:
     """Provision (or reuse) ``cluster_name``, sync files, run setup and the job.
 
-    Blocks while the job runs and streams its output unless ``detach_run``.
+    Blocks while the job runs and streams its output unless ``detach_run``. ``options`` are the
+    fields of :class:`LaunchOptions`.
     """
     name = check_cluster_name(cluster_name or _default_cluster_name())
     task.check_local_files()
-    return asyncio.run(
-        _launch(
-            task,
-            name,
-            detach_run,
-            idle_minutes,
-            down,
-            retry_until_up,
-            no_setup,
-            no_block_list,
-            output,
-            progress,
-        )
-    )
+    opts = LaunchOptions(**options)
+    return asyncio.run(_launch(task, name, opts, output, progress))
+
+
+def _autostop_minutes(task: Task, opts: LaunchOptions) -> tuple[float | None, bool]:
+    autostop = task.resources.autostop
+    minutes = opts.idle_minutes
+    if minutes is None and autostop is not None:
+        minutes = autostop.idle_minutes
+    if opts.down and minutes is None:
+        minutes = 0.0  # `launch --down`: tear down as soon as the job is done
+    return minutes, opts.down or bool(autostop and autostop.down)
 
 
 async def _launch(
-    task: Task,
-    name: str,
-    detach_run: bool,
-    idle_minutes: float | None,
-    down: bool,
-    retry_until_up: bool,
-    no_setup: bool,
-    no_block_list: bool,
-    output: Output,
-    progress: Output,
+    task: Task, name: str, opts: LaunchOptions, output: Output, progress: Output
 ) -> LaunchResult:
     store = open_store()
     with store.cluster_lock(name):
         record = store.get_cluster(name)
         if record is not None and record.status is ClusterStatus.INIT and not store.instances(name):
-            store.remove_cluster(name)  # a launch that died before creating anything
+            # An earlier launch died before saving its nodes: take back whatever it started.
+            progress(f"cleaning up an interrupted launch of '{name}'")
+            await terminate_cluster(store, record)
             record = None
+        fresh = record is None
         if record is None:
-            record = await _provision_cluster(
-                store, task, name, retry_until_up, no_block_list, progress
-            )
-            fresh = True
+            record = await _provision_cluster(store, task, name, opts, progress)
         else:
-            fresh = False
             if record.num_nodes != task.num_nodes:
                 raise ClusterError(
                     f"cluster '{name}' has {record.num_nodes} node(s) but the task asks for "
@@ -135,24 +135,15 @@ async def _launch(
                 progress(f"starting stopped cluster '{name}'")
                 await _start_instances(store, record)
             progress(f"reusing cluster '{name}' ({record.provider})")
-        instances = store.instances(name)
-        backend = await ClusterBackend.connect(record, instances)
+        backend = await ClusterBackend.connect(record, store.instances(name))
         try:
             if fresh or record.status is not ClusterStatus.UP:
                 await backend.setup_runtime()
             await backend.sync_files(task)
             setup_hash = _setup_hash(task)
-            run_setup = bool(task.setup) and not no_setup and setup_hash != record.setup_hash
-            autostop = task.resources.autostop
-            minutes = (
-                idle_minutes
-                if idle_minutes is not None
-                else (autostop.idle_minutes if autostop else None)
-            )
-            if down and minutes is None:
-                minutes = 0.0  # `launch --down`: tear down as soon as the job is done
+            run_setup = bool(task.setup) and not opts.no_setup and setup_hash != record.setup_hash
+            minutes, want_down = _autostop_minutes(task, opts)
             if minutes is not None:
-                want_down = down or bool(autostop and autostop.down)
                 await backend.set_autostop(minutes, want_down)
                 store.set_autostop(name, minutes, want_down)
             store.set_cluster_status(name, ClusterStatus.UP)
@@ -166,7 +157,7 @@ async def _launch(
             await backend.close()
             raise
     try:
-        if detach_run:
+        if opts.detach_run:
             return LaunchResult(name, job_id, None, None)
         return await _follow(store, backend, name, job_id, output, progress)
     finally:
@@ -178,17 +169,12 @@ def _instance_gpus(record: ClusterRecord) -> int:
 
 
 async def _provision_cluster(
-    store: StateStore,
-    task: Task,
-    name: str,
-    retry_until_up: bool,
-    no_block_list: bool,
-    progress: Output,
+    store: StateStore, task: Task, name: str, opts: LaunchOptions, progress: Output
 ) -> ClusterRecord:
     from styx.config import owner_id
     from styx.keys import ensure_ssh_key
 
-    blocks = BlockList(store, ignore=no_block_list)
+    blocks = BlockList(store, ignore=opts.no_block_list)
     offers = await plan_offers(task, is_blocked=blocks.offer_blocked)
     best = offers[0]
     record = ClusterRecord(
@@ -202,28 +188,34 @@ async def _provision_cluster(
         task_yaml=task.to_yaml(),
         owner=owner_id(),
     )
-    store.upsert_cluster(record)
-    _, public_key = ensure_ssh_key() if best.cloud not in ("local",) else (None, None)
+    store.upsert_cluster(record)  # before any cloud call: a crash leaves a name to clean up
+    _, public_key = ensure_ssh_key() if best.cloud != "local" else (None, None)
+    image = task.resources.image_id if isinstance(task.resources.image_id, str) else None
     template = ProvisionRequest(
         cluster_name=name,
         instance_type=best.instance_type,
-        image_id=task.resources.image_for(best.region)
-        if isinstance(task.resources.image_id, str)
-        else None,
+        image_id=image,
         disk_size_gb=task.resources.disk_size,
         ports=task.resources.ports,
         tags={TAG_OWNER: owner_id(), **task.resources.labels},
         ssh_public_key=public_key,
     )
-    scheduler = Scheduler(store, provider_factory(), block_list=blocks, progress=progress)
+    scheduler = Scheduler(
+        store,
+        provider_factory(),
+        block_list=blocks,
+        progress=progress,
+        keep_on_failure=opts.keep_on_failure,
+    )
     attempt = 0
     while True:
         try:
             outcome = await scheduler.provision(offers, name, template, task.num_nodes)
             break
         except StyxError:
-            if not retry_until_up:
-                store.remove_cluster(name)
+            if not opts.retry_until_up:
+                if not store.intents(name):
+                    store.remove_cluster(name)
                 raise
             attempt += 1
             delay = min(300.0, 5.0 * 2 ** min(attempt, 6))
@@ -248,12 +240,8 @@ async def _provision_cluster(
         },
     )
     store.upsert_cluster(record)
-    store.add_event(
-        name,
-        "launched",
-        f"{offer.cloud}/{offer.region or '-'}/{outcome.zone or '-'} "
-        f"{offer.instance_type} x{task.num_nodes}",
-    )
+    where = f"{offer.cloud}/{offer.region or '-'}/{outcome.zone or '-'}"
+    store.add_event(name, "launched", f"{where} {offer.instance_type} x{task.num_nodes}")
     return record
 
 
@@ -420,9 +408,11 @@ def status(refresh: bool = False, cluster_names: list[str] | None = None) -> lis
         wanted = set(cluster_names)
         records = [r for r in records if r.name in wanted]
     if refresh:
+        from styx.placement import cached_enabled_clouds
         from styx.reconcile import refresh_clusters
 
-        records = asyncio.run(refresh_clusters(store, records))
+        scan = set(cached_enabled_clouds()) | {r.provider for r in store.list_clusters()}
+        records = asyncio.run(refresh_clusters(store, records, scan if not cluster_names else None))
     return records
 
 
@@ -489,16 +479,29 @@ def down(cluster_name: str) -> None:
 
 
 async def terminate_cluster(store: StateStore, record: ClusterRecord) -> None:
-    provider = provider_factory()(record.provider)
-    ids = {i.id for i in store.instances(record.name)}
-    ids.update(i["instance_id"] for i in store.intents(record.name))
-    # The cloud is the truth: anything tagged with this cluster goes too (crash leftovers).
-    for inst in await provider.list_instances():
-        if inst.cluster_name == record.name and inst.state.is_alive:
-            ids.add(inst.id)
-    results = await asyncio.gather(*(provider.terminate(i) for i in ids), return_exceptions=True)
-    errors = [r for r in results if isinstance(r, BaseException)]
-    if errors:
-        raise errors[0]
+    """Terminate everything of the cluster in every provider it touched, then forget it.
+
+    The cloud is the truth: besides the saved instances and the launch intents (ids a crashed
+    launch may have created), anything tagged with the cluster's name goes too.
+    """
+    by_provider: dict[str, set[str]] = {record.provider: set()}
+    for inst in store.instances(record.name):
+        by_provider.setdefault(inst.provider.value, set()).add(inst.id)
+    for intent in store.intents(record.name):
+        by_provider.setdefault(intent["provider"], set()).add(intent["instance_id"])
+    factory = provider_factory()
+    total = 0
+    for name, ids in by_provider.items():
+        provider = factory(name)
+        for inst in await provider.list_instances():
+            if inst.cluster_name == record.name and inst.state.is_alive:
+                ids.add(inst.id)
+        results = await asyncio.gather(
+            *(provider.terminate(i) for i in ids), return_exceptions=True
+        )
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
+        total += len(ids)
     store.remove_cluster(record.name)
-    store.add_event(record.name, "down", f"terminated {len(ids)} instance(s)")
+    store.add_event(record.name, "down", f"terminated {total} instance(s)")

@@ -14,6 +14,15 @@ from styx.catalog.schema import (
 from styx.catalog.store import Catalog, clear_cache, load, load_all, user_catalog_path
 
 __all__ = [
-    "CATALOG_CLOUDS", "SCHEMA_VERSION", "Catalog", "CatalogError", "CatalogRow", "Provenance",
-    "RefreshError", "clear_cache", "load", "load_all", "user_catalog_path",
-]  # fmt: skip
+    "CATALOG_CLOUDS",
+    "SCHEMA_VERSION",
+    "Catalog",
+    "CatalogError",
+    "CatalogRow",
+    "Provenance",
+    "RefreshError",
+    "clear_cache",
+    "load",
+    "load_all",
+    "user_catalog_path",
+]

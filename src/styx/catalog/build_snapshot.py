@@ -22,8 +22,18 @@ from styx.catalog.store import write_catalog
 AS_OF = "2024-06-01"
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
-GPU_MEMORY = {"T4": 16, "V100": 16, "V100-32GB": 32, "P100": 16, "A100": 40, "A100-80GB": 80,
-              "H100": 80, "L4": 24, "A10G": 24, "A10": 24}  # fmt: skip
+GPU_MEMORY = {
+    "T4": 16,
+    "V100": 16,
+    "V100-32GB": 32,
+    "P100": 16,
+    "A100": 40,
+    "A100-80GB": 80,
+    "H100": 80,
+    "L4": 24,
+    "A10G": 24,
+    "A10": 24,
+}
 
 # name: (vcpus, memory GiB, accelerator, count, reference on-demand $/h)
 Shape = tuple[float, float, str | None, int, float]
@@ -34,47 +44,127 @@ def _sizes(prefix: str, rows: list[tuple[str, float, float, float]]) -> dict[str
 
 
 AWS_SHAPES: dict[str, Shape] = {
-    **_sizes("t3.", [("micro", 2, 1, 0.0104), ("small", 2, 2, 0.0208), ("medium", 2, 4, 0.0416),
-                     ("large", 2, 8, 0.0832), ("xlarge", 4, 16, 0.1664),
-                     ("2xlarge", 8, 32, 0.3328)]),
-    **_sizes("m5.", [("large", 2, 8, 0.096), ("xlarge", 4, 16, 0.192), ("2xlarge", 8, 32, 0.384),
-                     ("4xlarge", 16, 64, 0.768), ("8xlarge", 32, 128, 1.536),
-                     ("12xlarge", 48, 192, 2.304), ("16xlarge", 64, 256, 3.072),
-                     ("24xlarge", 96, 384, 4.608)]),
-    **_sizes("m6i.", [("large", 2, 8, 0.096), ("xlarge", 4, 16, 0.192), ("2xlarge", 8, 32, 0.384),
-                      ("4xlarge", 16, 64, 0.768), ("8xlarge", 32, 128, 1.536),
-                      ("16xlarge", 64, 256, 3.072), ("32xlarge", 128, 512, 6.144)]),
-    **_sizes("m7i.", [("large", 2, 8, 0.1008), ("xlarge", 4, 16, 0.2016),
-                      ("2xlarge", 8, 32, 0.4032), ("4xlarge", 16, 64, 0.8064),
-                      ("8xlarge", 32, 128, 1.6128), ("16xlarge", 64, 256, 3.2256),
-                      ("48xlarge", 192, 768, 9.6768)]),
-    **_sizes("c5.", [("large", 2, 4, 0.085), ("xlarge", 4, 8, 0.17), ("2xlarge", 8, 16, 0.34),
-                     ("4xlarge", 16, 32, 0.68), ("9xlarge", 36, 72, 1.53),
-                     ("18xlarge", 72, 144, 3.06), ("24xlarge", 96, 192, 4.08)]),
-    **_sizes("c6i.", [("large", 2, 4, 0.085), ("xlarge", 4, 8, 0.17), ("2xlarge", 8, 16, 0.34),
-                      ("4xlarge", 16, 32, 0.68), ("8xlarge", 32, 64, 1.36),
-                      ("16xlarge", 64, 128, 2.72), ("32xlarge", 128, 256, 5.44)]),
-    **_sizes("r5.", [("large", 2, 16, 0.126), ("xlarge", 4, 32, 0.252), ("2xlarge", 8, 64, 0.504),
-                     ("4xlarge", 16, 128, 1.008), ("8xlarge", 32, 256, 2.016),
-                     ("16xlarge", 64, 512, 4.032), ("24xlarge", 96, 768, 6.048)]),
-    **_sizes("r6i.", [("large", 2, 16, 0.126), ("xlarge", 4, 32, 0.252),
-                      ("2xlarge", 8, 64, 0.504), ("4xlarge", 16, 128, 1.008),
-                      ("8xlarge", 32, 256, 2.016), ("16xlarge", 64, 512, 4.032),
-                      ("32xlarge", 128, 1024, 8.064)]),
-    "g4dn.xlarge": (4, 16, "T4", 1, 0.526), "g4dn.2xlarge": (8, 32, "T4", 1, 0.752),
-    "g4dn.4xlarge": (16, 64, "T4", 1, 1.204), "g4dn.8xlarge": (32, 128, "T4", 1, 2.176),
-    "g4dn.12xlarge": (48, 192, "T4", 4, 3.912), "g4dn.metal": (96, 384, "T4", 8, 7.824),
-    "g5.xlarge": (4, 16, "A10G", 1, 1.006), "g5.2xlarge": (8, 32, "A10G", 1, 1.212),
-    "g5.4xlarge": (16, 64, "A10G", 1, 1.624), "g5.8xlarge": (32, 128, "A10G", 1, 2.448),
-    "g5.12xlarge": (48, 192, "A10G", 4, 5.672), "g5.24xlarge": (96, 384, "A10G", 4, 8.144),
+    **_sizes(
+        "t3.",
+        [
+            ("micro", 2, 1, 0.0104),
+            ("small", 2, 2, 0.0208),
+            ("medium", 2, 4, 0.0416),
+            ("large", 2, 8, 0.0832),
+            ("xlarge", 4, 16, 0.1664),
+            ("2xlarge", 8, 32, 0.3328),
+        ],
+    ),
+    **_sizes(
+        "m5.",
+        [
+            ("large", 2, 8, 0.096),
+            ("xlarge", 4, 16, 0.192),
+            ("2xlarge", 8, 32, 0.384),
+            ("4xlarge", 16, 64, 0.768),
+            ("8xlarge", 32, 128, 1.536),
+            ("12xlarge", 48, 192, 2.304),
+            ("16xlarge", 64, 256, 3.072),
+            ("24xlarge", 96, 384, 4.608),
+        ],
+    ),
+    **_sizes(
+        "m6i.",
+        [
+            ("large", 2, 8, 0.096),
+            ("xlarge", 4, 16, 0.192),
+            ("2xlarge", 8, 32, 0.384),
+            ("4xlarge", 16, 64, 0.768),
+            ("8xlarge", 32, 128, 1.536),
+            ("16xlarge", 64, 256, 3.072),
+            ("32xlarge", 128, 512, 6.144),
+        ],
+    ),
+    **_sizes(
+        "m7i.",
+        [
+            ("large", 2, 8, 0.1008),
+            ("xlarge", 4, 16, 0.2016),
+            ("2xlarge", 8, 32, 0.4032),
+            ("4xlarge", 16, 64, 0.8064),
+            ("8xlarge", 32, 128, 1.6128),
+            ("16xlarge", 64, 256, 3.2256),
+            ("48xlarge", 192, 768, 9.6768),
+        ],
+    ),
+    **_sizes(
+        "c5.",
+        [
+            ("large", 2, 4, 0.085),
+            ("xlarge", 4, 8, 0.17),
+            ("2xlarge", 8, 16, 0.34),
+            ("4xlarge", 16, 32, 0.68),
+            ("9xlarge", 36, 72, 1.53),
+            ("18xlarge", 72, 144, 3.06),
+            ("24xlarge", 96, 192, 4.08),
+        ],
+    ),
+    **_sizes(
+        "c6i.",
+        [
+            ("large", 2, 4, 0.085),
+            ("xlarge", 4, 8, 0.17),
+            ("2xlarge", 8, 16, 0.34),
+            ("4xlarge", 16, 32, 0.68),
+            ("8xlarge", 32, 64, 1.36),
+            ("16xlarge", 64, 128, 2.72),
+            ("32xlarge", 128, 256, 5.44),
+        ],
+    ),
+    **_sizes(
+        "r5.",
+        [
+            ("large", 2, 16, 0.126),
+            ("xlarge", 4, 32, 0.252),
+            ("2xlarge", 8, 64, 0.504),
+            ("4xlarge", 16, 128, 1.008),
+            ("8xlarge", 32, 256, 2.016),
+            ("16xlarge", 64, 512, 4.032),
+            ("24xlarge", 96, 768, 6.048),
+        ],
+    ),
+    **_sizes(
+        "r6i.",
+        [
+            ("large", 2, 16, 0.126),
+            ("xlarge", 4, 32, 0.252),
+            ("2xlarge", 8, 64, 0.504),
+            ("4xlarge", 16, 128, 1.008),
+            ("8xlarge", 32, 256, 2.016),
+            ("16xlarge", 64, 512, 4.032),
+            ("32xlarge", 128, 1024, 8.064),
+        ],
+    ),
+    "g4dn.xlarge": (4, 16, "T4", 1, 0.526),
+    "g4dn.2xlarge": (8, 32, "T4", 1, 0.752),
+    "g4dn.4xlarge": (16, 64, "T4", 1, 1.204),
+    "g4dn.8xlarge": (32, 128, "T4", 1, 2.176),
+    "g4dn.12xlarge": (48, 192, "T4", 4, 3.912),
+    "g4dn.metal": (96, 384, "T4", 8, 7.824),
+    "g5.xlarge": (4, 16, "A10G", 1, 1.006),
+    "g5.2xlarge": (8, 32, "A10G", 1, 1.212),
+    "g5.4xlarge": (16, 64, "A10G", 1, 1.624),
+    "g5.8xlarge": (32, 128, "A10G", 1, 2.448),
+    "g5.12xlarge": (48, 192, "A10G", 4, 5.672),
+    "g5.24xlarge": (96, 384, "A10G", 4, 8.144),
     "g5.48xlarge": (192, 768, "A10G", 8, 16.288),
-    "g6.xlarge": (4, 16, "L4", 1, 0.8048), "g6.2xlarge": (8, 32, "L4", 1, 0.9776),
-    "g6.4xlarge": (16, 64, "L4", 1, 1.3232), "g6.12xlarge": (48, 192, "L4", 4, 4.6016),
+    "g6.xlarge": (4, 16, "L4", 1, 0.8048),
+    "g6.2xlarge": (8, 32, "L4", 1, 0.9776),
+    "g6.4xlarge": (16, 64, "L4", 1, 1.3232),
+    "g6.12xlarge": (48, 192, "L4", 4, 4.6016),
     "g6.48xlarge": (192, 768, "L4", 8, 13.3504),
-    "p3.2xlarge": (8, 61, "V100", 1, 3.06), "p3.8xlarge": (32, 244, "V100", 4, 12.24),
-    "p3.16xlarge": (64, 488, "V100", 8, 24.48), "p3dn.24xlarge": (96, 768, "V100-32GB", 8, 31.212),
-    "p4d.24xlarge": (96, 1152, "A100", 8, 32.7726), "p5.48xlarge": (192, 2048, "H100", 8, 98.32),
-}  # fmt: skip
+    "p3.2xlarge": (8, 61, "V100", 1, 3.06),
+    "p3.8xlarge": (32, 244, "V100", 4, 12.24),
+    "p3.16xlarge": (64, 488, "V100", 8, 24.48),
+    "p3dn.24xlarge": (96, 768, "V100-32GB", 8, 31.212),
+    "p4d.24xlarge": (96, 1152, "A100", 8, 32.7726),
+    "p5.48xlarge": (192, 2048, "H100", 8, 98.32),
+}
 
 AWS_REGIONS = {  # region: (price multiplier, zones)
     "us-east-1": (1.0, ("us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1f")),
@@ -85,24 +175,47 @@ AWS_REGIONS = {  # region: (price multiplier, zones)
     "eu-central-1": (1.15, ("eu-central-1a", "eu-central-1b", "eu-central-1c")),
     "ap-northeast-1": (1.27, ("ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d")),
     "ap-southeast-1": (1.22, ("ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c")),
-}  # fmt: skip
+}
 # Families not offered everywhere (the rest are in every region above).
 AWS_FAMILY_REGIONS = {
     "p5": ("us-east-1", "us-east-2", "us-west-2"),
     "p4d": ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1"),
     "p3dn": ("us-east-1", "us-west-2"),
     "g6": ("us-east-1", "us-east-2", "us-west-2", "eu-central-1", "ap-northeast-1"),
-    "m7i": ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1",
-            "ap-northeast-1", "ap-southeast-1"),
-}  # fmt: skip
-AWS_SPOT = {"t3": 0.32, "m5": 0.38, "m6i": 0.4, "m7i": 0.45, "c5": 0.36, "c6i": 0.4, "r5": 0.3,
-            "r6i": 0.33, "g4dn": 0.32, "g5": 0.38, "g6": 0.42, "p3": 0.32, "p3dn": 0.35,
-            "p4d": 0.45, "p5": 0.5}  # fmt: skip
+    "m7i": (
+        "us-east-1",
+        "us-east-2",
+        "us-west-2",
+        "eu-west-1",
+        "eu-central-1",
+        "ap-northeast-1",
+        "ap-southeast-1",
+    ),
+}
+AWS_SPOT = {
+    "t3": 0.32,
+    "m5": 0.38,
+    "m6i": 0.4,
+    "m7i": 0.45,
+    "c5": 0.36,
+    "c6i": 0.4,
+    "r5": 0.3,
+    "r6i": 0.33,
+    "g4dn": 0.32,
+    "g5": 0.38,
+    "g6": 0.42,
+    "p3": 0.32,
+    "p3dn": 0.35,
+    "p4d": 0.45,
+    "p5": 0.5,
+}
 
 
 def _gcp_family(prefix: str, per_cpu: float, gib_per_cpu: float, sizes: list[int]) -> dict:
-    return {f"{prefix}-{n}": (n, round(n * gib_per_cpu, 2), None, 0, round(n * per_cpu, 6))
-            for n in sizes}  # fmt: skip
+    return {
+        f"{prefix}-{n}": (n, round(n * gib_per_cpu, 2), None, 0, round(n * per_cpu, 6))
+        for n in sizes
+    }
 
 
 GCP_SHAPES: dict[str, Shape] = {
@@ -126,19 +239,39 @@ GCP_SHAPES: dict[str, Shape] = {
     "a2-ultragpu-4g": (48, 680, "A100-80GB", 4, 20.2752),
     "a2-ultragpu-8g": (96, 1360, "A100-80GB", 8, 40.5504),
     "a3-highgpu-8g": (208, 1872, "H100", 8, 88.253),
-    "g2-standard-4": (4, 16, "L4", 1, 0.70683), "g2-standard-8": (8, 32, "L4", 1, 0.85362),
-    "g2-standard-12": (12, 48, "L4", 1, 1.00041), "g2-standard-16": (16, 64, "L4", 1, 1.1472),
-    "g2-standard-24": (24, 96, "L4", 2, 2.00082), "g2-standard-32": (32, 128, "L4", 1, 1.73),
-    "g2-standard-48": (48, 192, "L4", 4, 4.00164), "g2-standard-96": (96, 384, "L4", 8, 8.00328),
-}  # fmt: skip
+    "g2-standard-4": (4, 16, "L4", 1, 0.70683),
+    "g2-standard-8": (8, 32, "L4", 1, 0.85362),
+    "g2-standard-12": (12, 48, "L4", 1, 1.00041),
+    "g2-standard-16": (16, 64, "L4", 1, 1.1472),
+    "g2-standard-24": (24, 96, "L4", 2, 2.00082),
+    "g2-standard-32": (32, 128, "L4", 1, 1.73),
+    "g2-standard-48": (48, 192, "L4", 4, 4.00164),
+    "g2-standard-96": (96, 384, "L4", 8, 8.00328),
+}
 # GPUs attachable to N1 hosts: $/h per GPU, and (count, host) pairs offered.
 GCP_ATTACHABLE = {
-    "T4": (0.35, [(1, "n1-standard-4"), (1, "n1-standard-8"), (1, "n1-standard-16"),
-                  (2, "n1-standard-16"), (4, "n1-standard-32")]),
-    "V100": (2.48, [(1, "n1-standard-8"), (2, "n1-standard-16"), (4, "n1-standard-32"),
-                    (8, "n1-standard-64"), (8, "n1-highmem-96")]),
+    "T4": (
+        0.35,
+        [
+            (1, "n1-standard-4"),
+            (1, "n1-standard-8"),
+            (1, "n1-standard-16"),
+            (2, "n1-standard-16"),
+            (4, "n1-standard-32"),
+        ],
+    ),
+    "V100": (
+        2.48,
+        [
+            (1, "n1-standard-8"),
+            (2, "n1-standard-16"),
+            (4, "n1-standard-32"),
+            (8, "n1-standard-64"),
+            (8, "n1-highmem-96"),
+        ],
+    ),
     "P100": (1.46, [(1, "n1-standard-8"), (2, "n1-standard-16"), (4, "n1-standard-32")]),
-}  # fmt: skip
+}
 GCP_REGIONS = {
     "us-central1": (1.0, ("us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f")),
     "us-east1": (1.0, ("us-east1-b", "us-east1-c", "us-east1-d")),
@@ -148,20 +281,38 @@ GCP_REGIONS = {
     "europe-west1": (1.1, ("europe-west1-b", "europe-west1-c", "europe-west1-d")),
     "asia-east1": (1.16, ("asia-east1-a", "asia-east1-b", "asia-east1-c")),
     "asia-northeast1": (1.28, ("asia-northeast1-a", "asia-northeast1-b", "asia-northeast1-c")),
-}  # fmt: skip
+}
 GCP_FAMILY_REGIONS = {
     "a3": ("us-central1", "us-east4", "europe-west4", "asia-east1"),
     "a2-ultragpu": ("us-central1", "us-east4", "europe-west4"),
     "a2-highgpu": ("us-central1", "us-east1", "us-west1", "europe-west4", "asia-northeast1"),
     "a2-megagpu": ("us-central1", "us-east1", "europe-west4"),
     "g2": ("us-central1", "us-east1", "us-east4", "us-west1", "europe-west4", "asia-east1"),
-    "c3": ("us-central1", "us-east1", "us-east4", "us-west1", "europe-west4", "europe-west1",
-           "asia-east1"),
+    "c3": (
+        "us-central1",
+        "us-east1",
+        "us-east4",
+        "us-west1",
+        "europe-west4",
+        "europe-west1",
+        "asia-east1",
+    ),
     "V100": ("us-central1", "us-east1", "us-west1", "europe-west4", "asia-east1"),
     "P100": ("us-central1", "us-east1", "us-west1", "europe-west1", "asia-east1"),
-}  # fmt: skip
-GCP_SPOT = {"e2": 0.31, "n1": 0.2, "n2": 0.24, "c2": 0.24, "c3": 0.3, "a2": 0.32, "a3": 0.4,
-            "g2": 0.4, "T4": 0.31, "V100": 0.3, "P100": 0.3}  # fmt: skip
+}
+GCP_SPOT = {
+    "e2": 0.31,
+    "n1": 0.2,
+    "n2": 0.24,
+    "c2": 0.24,
+    "c3": 0.3,
+    "a2": 0.32,
+    "a3": 0.4,
+    "g2": 0.4,
+    "T4": 0.31,
+    "V100": 0.3,
+    "P100": 0.3,
+}
 
 
 def _az(name: str, cpu: float, mem: float, price: float) -> dict[str, Shape]:
@@ -169,18 +320,35 @@ def _az(name: str, cpu: float, mem: float, price: float) -> dict[str, Shape]:
 
 
 AZURE_SHAPES: dict[str, Shape] = {}
-for _n, _p in ((2, 0.096), (4, 0.192), (8, 0.384), (16, 0.768), (32, 1.536), (48, 2.304),
-               (64, 3.072), (96, 4.608)):  # fmt: skip
+for _n, _p in (
+    (2, 0.096),
+    (4, 0.192),
+    (8, 0.384),
+    (16, 0.768),
+    (32, 1.536),
+    (48, 2.304),
+    (64, 3.072),
+    (96, 4.608),
+):
     AZURE_SHAPES |= _az(f"D{_n}s_v5", _n, _n * 4, _p) | _az(f"E{_n}s_v5", _n, _n * 8, _p * 1.3125)
-for _n, _p in ((2, 0.0846), (4, 0.169), (8, 0.338), (16, 0.677), (32, 1.353), (48, 2.03),
-               (64, 2.706), (72, 3.045)):  # fmt: skip
+for _n, _p in (
+    (2, 0.0846),
+    (4, 0.169),
+    (8, 0.338),
+    (16, 0.677),
+    (32, 1.353),
+    (48, 2.03),
+    (64, 2.706),
+    (72, 3.045),
+):
     AZURE_SHAPES |= _az(f"F{_n}s_v2", _n, _n * 2, _p)
 AZURE_SHAPES |= {
     "Standard_NC4as_T4_v3": (4, 28, "T4", 1, 0.526),
     "Standard_NC8as_T4_v3": (8, 56, "T4", 1, 0.752),
     "Standard_NC16as_T4_v3": (16, 110, "T4", 1, 1.204),
     "Standard_NC64as_T4_v3": (64, 440, "T4", 4, 4.352),
-    "Standard_NC6s_v3": (6, 112, "V100", 1, 3.06), "Standard_NC12s_v3": (12, 224, "V100", 2, 6.12),
+    "Standard_NC6s_v3": (6, 112, "V100", 1, 3.06),
+    "Standard_NC12s_v3": (12, 224, "V100", 2, 6.12),
     "Standard_NC24s_v3": (24, 448, "V100", 4, 12.24),
     "Standard_NC24ads_A100_v4": (24, 220, "A100-80GB", 1, 3.673),
     "Standard_NC48ads_A100_v4": (48, 440, "A100-80GB", 2, 7.346),
@@ -190,21 +358,33 @@ AZURE_SHAPES |= {
     "Standard_ND96isr_H100_v5": (96, 1900, "H100", 8, 98.32),
     "Standard_NV36ads_A10_v5": (36, 440, "A10", 1, 3.2),
     "Standard_NV72ads_A10_v5": (72, 880, "A10", 2, 6.52),
-}  # fmt: skip
+}
 AZURE_REGIONS = {
-    "eastus": (1.0, ("1", "2", "3")), "eastus2": (1.0, ("1", "2", "3")),
-    "westus2": (1.0, ("1", "2", "3")), "westus3": (1.0, ("1", "2", "3")),
-    "southcentralus": (1.04, ("1", "2", "3")), "westeurope": (1.16, ("1", "2", "3")),
-    "northeurope": (1.08, ("1", "2", "3")), "uksouth": (1.12, ("1", "2", "3")),
+    "eastus": (1.0, ("1", "2", "3")),
+    "eastus2": (1.0, ("1", "2", "3")),
+    "westus2": (1.0, ("1", "2", "3")),
+    "westus3": (1.0, ("1", "2", "3")),
+    "southcentralus": (1.04, ("1", "2", "3")),
+    "westeurope": (1.16, ("1", "2", "3")),
+    "northeurope": (1.08, ("1", "2", "3")),
+    "uksouth": (1.12, ("1", "2", "3")),
     "japaneast": (1.25, ("1", "2", "3")),
-}  # fmt: skip
+}
 AZURE_FAMILY_REGIONS = {
     "ND96isr_H100": ("eastus", "westus3", "southcentralus", "westeurope"),
     "ND96a": ("eastus", "westus2", "southcentralus", "westeurope", "japaneast"),
-    "NC": ("eastus", "eastus2", "westus2", "southcentralus", "westeurope", "northeurope",
-           "uksouth", "japaneast"),
+    "NC": (
+        "eastus",
+        "eastus2",
+        "westus2",
+        "southcentralus",
+        "westeurope",
+        "northeurope",
+        "uksouth",
+        "japaneast",
+    ),
     "NV": ("eastus", "westus2", "westeurope", "southcentralus"),
-}  # fmt: skip
+}
 AZURE_SPOT = {"D": 0.2, "E": 0.2, "F": 0.18, "NC": 0.3, "ND": 0.4, "NV": 0.25}
 
 
@@ -214,15 +394,33 @@ def _jitter(*parts: str) -> float:
     return (digest[0] / 255.0 - 0.5) / 10.0
 
 
-def _row(cloud: str, name: str, shape: Shape, region: str, mult: float, zones: tuple[str, ...],
-         spot_factor: float) -> CatalogRow:  # fmt: skip
+def _row(
+    cloud: str,
+    name: str,
+    shape: Shape,
+    region: str,
+    mult: float,
+    zones: tuple[str, ...],
+    spot_factor: float,
+) -> CatalogRow:
     cpu, mem, acc, count, price = shape
     od = round(price * mult, 6)
     spot = round(od * (spot_factor + _jitter(cloud, name, region)), 6)
     # GPU families live in fewer zones than general-purpose ones.
     zones = zones[:3] if acc else zones
-    return CatalogRow(cloud, name, float(cpu), float(mem), acc, count,
-                      float(GPU_MEMORY[acc]) if acc else None, od, spot, region, zones)  # fmt: skip
+    return CatalogRow(
+        cloud,
+        name,
+        float(cpu),
+        float(mem),
+        acc,
+        count,
+        float(GPU_MEMORY[acc]) if acc else None,
+        od,
+        spot,
+        region,
+        zones,
+    )
 
 
 def _regions_for(name: str, table: dict, all_regions: dict) -> tuple[str, ...]:
@@ -274,14 +472,15 @@ def azure_rows() -> list[CatalogRow]:
 
 SOURCES = {
     "aws": "AWS EC2 On-Demand pricing pages / Price List API (AmazonEC2 offer file), Linux, "
-           "shared tenancy",
+    "shared tenancy",
     "gcp": "GCP Compute Engine pricing page / Cloud Billing Catalog (service 6F81-5844-456A)",
-    "azure": "Azure Retail Prices API (prices.azure.com/api/retail/prices), Linux "
-             "pay-as-you-go",
-}  # fmt: skip
-NOTES = ("transcribed from public list prices, as of 2024-06; non-reference regions use an "
-         "approximate regional multiplier; spot prices are estimates (typical discount per "
-         "family), not quotes")  # fmt: skip
+    "azure": "Azure Retail Prices API (prices.azure.com/api/retail/prices), Linux pay-as-you-go",
+}
+NOTES = (
+    "transcribed from public list prices, as of 2024-06; non-reference regions use an "
+    "approximate regional multiplier; spot prices are estimates (typical discount per "
+    "family), not quotes"
+)
 
 
 def main() -> int:

@@ -37,8 +37,9 @@ def explain_candidate(
         return "no cloud is enabled (configure credentials for aws, gcp or azure, or use local)"
     if r.cloud and r.cloud not in ctx.indexes:
         return f"cloud '{r.cloud}' is not enabled (enabled: {', '.join(ctx.indexes)})"
-    offers = [o for c, idx in ctx.indexes.items() if not r.cloud or c == r.cloud
-              for _, o in idx.all]  # fmt: skip
+    offers = [
+        o for c, idx in ctx.indexes.items() if not r.cloud or c == r.cloud for _, o in idx.all
+    ]
     everything = offers
     every_region = {o.region or "" for o in everything}
     where = _where(r, ctx)
@@ -49,23 +50,29 @@ def explain_candidate(
         same = [o for o in offers if (o.accelerator_name or "").lower() == name.lower()]
         if not same:
             known = sorted({o.accelerator_name for o in offers if o.accelerator_name})
-            return (f"no accelerator named '{name}' in {where}{suggest(name, known)}; "
-                    f"offered: {', '.join(known) or 'none'}")  # fmt: skip
+            return (
+                f"no accelerator named '{name}' in {where}{suggest(name, known)}; "
+                f"offered: {', '.join(known) or 'none'}"
+            )
         offers = [o for o in same if o.accelerator_count == count]
         if not offers:
             top = max(o.accelerator_count for o in same)
             largest = sorted((o for o in same if o.accelerator_count == top), key=_cheapest)
             counts = ", ".join(str(n) for n in sorted({o.accelerator_count for o in same}))
-            return (f"no {name}:{count} offer in {where}; counts offered: {counts}; largest is "
-                    f"{largest[0].accelerator_name}:{top} ({_names(largest)})")  # fmt: skip
+            return (
+                f"no {name}:{count} offer in {where}; counts offered: {counts}; largest is "
+                f"{largest[0].accelerator_name}:{top} ({_names(largest)})"
+            )
     if r.instance_type:
         wanted = r.instance_type.lower()
         typed = [o for o in offers if o.instance_type.lower() == wanted]
         if not typed:
             known = sorted({o.instance_type for o in offers})
-            return (f"no instance type '{r.instance_type}'"
-                    f"{' with ' + what if r.accelerators else ''} in {where}"
-                    f"{suggest(r.instance_type, known)}")  # fmt: skip
+            return (
+                f"no instance type '{r.instance_type}'"
+                f"{' with ' + what if r.accelerators else ''} in {where}"
+                f"{suggest(r.instance_type, known)}"
+            )
         offers = typed
         what = r.instance_type
     elif not r.accelerators:
@@ -77,19 +84,21 @@ def explain_candidate(
         if not here:
             regions = sorted({o.region or "" for o in offers})
             hint = "" if r.region in every_region else suggest(r.region, every_region)
-            return (f"no {what} offer in region '{r.region}'{hint}; "
-                    f"offered in: {', '.join(regions[:12])}")  # fmt: skip
+            return (
+                f"no {what} offer in region '{r.region}'{hint}; "
+                f"offered in: {', '.join(regions[:12])}"
+            )
         offers = here
     if r.zone:
         here = [o for o in offers if r.zone in o.zones]
         if not here:
             zone_regions = {o.region for o in everything if r.zone in o.zones}
-            zones = sorted({z for o in offers if not zone_regions or o.region in zone_regions
-                            for z in o.zones})  # fmt: skip
+            zones = sorted(
+                {z for o in offers if not zone_regions or o.region in zone_regions for z in o.zones}
+            )
             every_zone = {z for o in everything for z in o.zones}
             hint = "" if r.zone in every_zone else suggest(r.zone, every_zone)
-            return (f"no {what} offer in zone '{r.zone}'{hint}; "
-                    f"offered in: {', '.join(zones[:12])}")  # fmt: skip
+            return f"no {what} offer in zone '{r.zone}'{hint}; offered in: {', '.join(zones[:12])}"
         offers = here
     kind = [o for o in offers if o.use_spot == r.use_spot]
     if not kind:
@@ -97,8 +106,9 @@ def explain_candidate(
     offers = kind
     sized = _with_default(r, inventory=False)
     for label, unit in (("cpus", "vCPUs"), ("memory", "GiB")):
-        asked = {o.cloud: getattr(r if o.cloud in ctx.inventory_clouds else sized, label)
-                 for o in offers}  # fmt: skip
+        asked = {
+            o.cloud: getattr(r if o.cloud in ctx.inventory_clouds else sized, label) for o in offers
+        }
         if not any(asked.values()):
             continue
         fits = [o for o in offers if _admits(asked[o.cloud], o, label)]
@@ -106,20 +116,26 @@ def explain_candidate(
             top = max(offers, key=lambda o: o.vcpus if label == "cpus" else o.memory_gib)
             size = top.vcpus if label == "cpus" else top.memory_gib
             shown = next(q for q in asked.values() if q)
-            return (f"no {what} offer in {where} with {label}={shown}; largest has "
-                    f"{size:g} {unit} ({top.instance_type})")  # fmt: skip
+            return (
+                f"no {what} offer in {where} with {label}={shown}; largest has "
+                f"{size:g} {unit} ({top.instance_type})"
+            )
         offers = fits
     cheapest = min(offers, key=_cheapest)
     if r.max_hourly_cost is not None:
         total = cheapest.hourly_price * num_nodes
         if total > r.max_hourly_cost + 1e-9:
-            return (f"the cheapest {what} offer ({cheapest.cloud}/{cheapest.region} "
-                    f"{cheapest.instance_type}) costs ${total:.2f}/h for {num_nodes} node(s), "
-                    f"above max_hourly_cost ${r.max_hourly_cost:g}/h")  # fmt: skip
+            return (
+                f"the cheapest {what} offer ({cheapest.cloud}/{cheapest.region} "
+                f"{cheapest.instance_type}) costs ${total:.2f}/h for {num_nodes} node(s), "
+                f"above max_hourly_cost ${r.max_hourly_cost:g}/h"
+            )
     if is_blocked is not None:
-        return (f"all {len(offers)} feasible {what} offers in {where} are blocked after recent "
-                f"failures (e.g. {_derive(cheapest, num_nodes, None).instance_type} in "
-                f"{cheapest.cloud}/{cheapest.region})")  # fmt: skip
+        return (
+            f"all {len(offers)} feasible {what} offers in {where} are blocked after recent "
+            f"failures (e.g. {_derive(cheapest, num_nodes, None).instance_type} in "
+            f"{cheapest.cloud}/{cheapest.region})"
+        )
     return f"no feasible {what} offer in {where}"
 
 

@@ -60,8 +60,9 @@ def gpu_offers(name: str | None = None, cloud: str | None = None) -> list[GpuOff
 
 
 def accelerator_names(cloud: str | None = None) -> list[str]:
-    return sorted({r.accelerator_name for c in _clouds(cloud) for r in load(c).rows
-                   if r.accelerator_name})  # fmt: skip
+    return sorted(
+        {r.accelerator_name for c in _clouds(cloud) for r in load(c).rows if r.accelerator_name}
+    )
 
 
 def list_rows(

@@ -21,9 +21,17 @@ from styx.errors import StyxError
 
 SCHEMA_VERSION = 1
 COLUMNS = (
-    "instance_type", "vcpus", "memory_gib", "accelerator_name", "accelerator_count",
-    "accelerator_memory_gib", "price", "spot_price", "region", "zones",
-)  # fmt: skip
+    "instance_type",
+    "vcpus",
+    "memory_gib",
+    "accelerator_name",
+    "accelerator_count",
+    "accelerator_memory_gib",
+    "price",
+    "spot_price",
+    "region",
+    "zones",
+)
 CATALOG_CLOUDS = ("aws", "gcp", "azure")
 
 
@@ -59,8 +67,13 @@ class Provenance:
     notes: str = ""
 
     def header(self) -> str:
-        data = {"schema_version": self.schema_version, "cloud": self.cloud, "as_of": self.as_of,
-                "source": self.source, "notes": self.notes}  # fmt: skip
+        data = {
+            "schema_version": self.schema_version,
+            "cloud": self.cloud,
+            "as_of": self.as_of,
+            "source": self.source,
+            "notes": self.notes,
+        }
         return "# " + json.dumps(data, sort_keys=True)
 
     @classmethod
@@ -69,8 +82,13 @@ class Provenance:
             raise CatalogError(f"{where}: first line is not a '# {{...}}' provenance header")
         try:
             data = json.loads(line[2:])
-            prov = cls(int(data["schema_version"]), str(data["cloud"]), str(data["as_of"]),
-                       str(data["source"]), str(data.get("notes", "")))  # fmt: skip
+            prov = cls(
+                int(data["schema_version"]),
+                str(data["cloud"]),
+                str(data["as_of"]),
+                str(data["source"]),
+                str(data.get("notes", "")),
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise CatalogError(f"{where}: bad provenance header ({exc})") from None
         if prov.schema_version != SCHEMA_VERSION:
@@ -82,12 +100,17 @@ class Provenance:
 
 def row_to_csv(row: CatalogRow) -> list[str]:
     return [
-        row.instance_type, f"{row.vcpus:g}", f"{row.memory_gib:g}", row.accelerator_name or "",
+        row.instance_type,
+        f"{row.vcpus:g}",
+        f"{row.memory_gib:g}",
+        row.accelerator_name or "",
         str(row.accelerator_count or ""),
         f"{row.accelerator_memory_gib:g}" if row.accelerator_memory_gib else "",
-        f"{row.price:.10g}", f"{row.spot_price:.10g}" if row.spot_price is not None else "",
-        row.region, ";".join(row.zones),
-    ]  # fmt: skip
+        f"{row.price:.10g}",
+        f"{row.spot_price:.10g}" if row.spot_price is not None else "",
+        row.region,
+        ";".join(row.zones),
+    ]
 
 
 def row_from_csv(cloud: str, values: list[str], where: str) -> CatalogRow:
@@ -96,9 +119,17 @@ def row_from_csv(cloud: str, values: list[str], where: str) -> CatalogRow:
     try:
         (itype, vcpus, mem, acc, acc_n, acc_mem, price, spot, region, zones) = values
         return CatalogRow(
-            cloud, itype, float(vcpus), float(mem), acc or None, int(acc_n) if acc_n else 0,
-            float(acc_mem) if acc_mem else None, float(price), float(spot) if spot else None,
-            region, tuple(z for z in zones.split(";") if z),
-        )  # fmt: skip
+            cloud,
+            itype,
+            float(vcpus),
+            float(mem),
+            acc or None,
+            int(acc_n) if acc_n else 0,
+            float(acc_mem) if acc_mem else None,
+            float(price),
+            float(spot) if spot else None,
+            region,
+            tuple(z for z in zones.split(";") if z),
+        )
     except ValueError as exc:
         raise CatalogError(f"{where}: {exc}") from None

@@ -81,8 +81,11 @@ def load(cloud: str) -> Catalog:
         try:
             user = read_catalog(user_path, cloud)
         except CatalogError as exc:
-            print(f"styx: warning: ignoring refreshed catalog: {exc}; using the shipped snapshot "
-                  f"(as of {shipped.provenance.as_of})", file=sys.stderr)  # fmt: skip
+            print(
+                f"styx: warning: ignoring refreshed catalog: {exc}; using the shipped snapshot "
+                f"(as of {shipped.provenance.as_of})",
+                file=sys.stderr,
+            )
         else:
             if user.provenance.as_of > shipped.provenance.as_of:
                 chosen = user
@@ -110,8 +113,15 @@ def write_catalog(path: Path, prov: Provenance, rows: list[CatalogRow]) -> None:
             fh.write(prov.header() + "\n")
             writer = csv.writer(fh, lineterminator="\n")
             writer.writerow(COLUMNS)
-            ordered = sorted(rows, key=lambda r: (r.instance_type, r.accelerator_name or "",
-                                                  r.accelerator_count, r.region))  # fmt: skip
+            ordered = sorted(
+                rows,
+                key=lambda r: (
+                    r.instance_type,
+                    r.accelerator_name or "",
+                    r.accelerator_count,
+                    r.region,
+                ),
+            )
             writer.writerows(row_to_csv(r) for r in ordered)
         os.replace(tmp, path)
     except BaseException:

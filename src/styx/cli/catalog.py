@@ -16,8 +16,19 @@ if TYPE_CHECKING:
     from styx.optimizer import Offer
 
 CLOUD_CHOICE = click.Choice(["aws", "gcp", "azure"], case_sensitive=False)
-PLAN_FIELDS = ("cloud", "region", "zone", "instance_type", "use_spot", "accelerators", "vcpus",
-               "memory_gib", "hourly_price", "num_nodes", "total_hourly_price")  # fmt: skip
+PLAN_FIELDS = (
+    "cloud",
+    "region",
+    "zone",
+    "instance_type",
+    "use_spot",
+    "accelerators",
+    "vcpus",
+    "memory_gib",
+    "hourly_price",
+    "num_nodes",
+    "total_hourly_price",
+)
 
 
 def _render_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -77,11 +88,29 @@ def _gpus(name: str | None, cloud: str | None, as_json: bool) -> None:
         click.echo(json.dumps([asdict(o) for o in offers], indent=2))
         return
     if name:
-        rows = [(o.accelerator, o.count, o.cloud, ", ".join(o.instance_types[:3]),
-                 _money(o.min_price), _money(o.max_price), _money(o.min_spot_price), o.regions)
-                for o in offers]  # fmt: skip
-        cols = ("GPU", "QTY", "CLOUD", "INSTANCE TYPES", "MIN $/H", "MAX $/H", "SPOT FROM",
-                "REGIONS")  # fmt: skip
+        rows = [
+            (
+                o.accelerator,
+                o.count,
+                o.cloud,
+                ", ".join(o.instance_types[:3]),
+                _money(o.min_price),
+                _money(o.max_price),
+                _money(o.min_spot_price),
+                o.regions,
+            )
+            for o in offers
+        ]
+        cols = (
+            "GPU",
+            "QTY",
+            "CLOUD",
+            "INSTANCE TYPES",
+            "MIN $/H",
+            "MAX $/H",
+            "SPOT FROM",
+            "REGIONS",
+        )
         click.echo(_render_table(None, cols, rows), nl=False)
         return
     summary: dict[str, dict[str, Any]] = {}
@@ -91,9 +120,16 @@ def _gpus(name: str | None, cloud: str | None, as_json: bool) -> None:
         entry["counts"].add(o.count)
         entry["clouds"].add(o.cloud)
         entry["from"] = min(entry["from"], o.min_price / o.count)
-    rows = [(acc, f"{e['mem']:g} GiB" if e["mem"] else None,
-             ", ".join(str(c) for c in sorted(e["counts"])), ", ".join(sorted(e["clouds"])),
-             _money(e["from"])) for acc, e in summary.items()]  # fmt: skip
+    rows = [
+        (
+            acc,
+            f"{e['mem']:g} GiB" if e["mem"] else None,
+            ", ".join(str(c) for c in sorted(e["counts"])),
+            ", ".join(sorted(e["clouds"])),
+            _money(e["from"]),
+        )
+        for acc, e in summary.items()
+    ]
     cols = ("GPU", "MEMORY", "COUNTS", "CLOUDS", "FROM $/GPU/H")
     click.echo(_render_table(None, cols, rows), nl=False)
     click.echo("Use 'styx gpus list NAME' for instance types and prices of one accelerator.")
@@ -171,24 +207,56 @@ def _parse_quantity(value: str | None, option: str, per_cpu: bool) -> Any:
 @click.option("--limit", type=int, default=50, show_default=True, help="Rows shown (0 = all).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @_catalog_errors
-def catalog_list(cloud: str | None, region: str | None, gpu: str | None, cpus: str | None,
-                 memory: str | None, limit: int, as_json: bool) -> None:  # fmt: skip
+def catalog_list(
+    cloud: str | None,
+    region: str | None,
+    gpu: str | None,
+    cpus: str | None,
+    memory: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
     """List instance types and prices, cheapest first."""
     from dataclasses import asdict
 
     from styx.catalog.query import list_rows
 
-    rows = list_rows(cloud, region, _parse_gpu(gpu), _parse_quantity(cpus, "--cpus", False),
-                     _parse_quantity(memory, "--memory", True))  # fmt: skip
+    rows = list_rows(
+        cloud,
+        region,
+        _parse_gpu(gpu),
+        _parse_quantity(cpus, "--cpus", False),
+        _parse_quantity(memory, "--memory", True),
+    )
     shown = rows[:limit] if limit > 0 else rows
     if as_json:
         click.echo(json.dumps([asdict(r) for r in shown], indent=2))
         return
-    table = [(r.cloud, r.region, r.instance_type, f"{r.vcpus:g}", f"{r.memory_gib:g}",
-              f"{r.accelerator_name}:{r.accelerator_count}" if r.accelerator_name else None,
-              _money(r.price), _money(r.spot_price), len(r.zones)) for r in shown]  # fmt: skip
-    cols = ("CLOUD", "REGION", "INSTANCE TYPE", "VCPUS", "MEM GIB", "GPUS", "$/H", "SPOT $/H",
-            "ZONES")  # fmt: skip
+    table = [
+        (
+            r.cloud,
+            r.region,
+            r.instance_type,
+            f"{r.vcpus:g}",
+            f"{r.memory_gib:g}",
+            f"{r.accelerator_name}:{r.accelerator_count}" if r.accelerator_name else None,
+            _money(r.price),
+            _money(r.spot_price),
+            len(r.zones),
+        )
+        for r in shown
+    ]
+    cols = (
+        "CLOUD",
+        "REGION",
+        "INSTANCE TYPE",
+        "VCPUS",
+        "MEM GIB",
+        "GPUS",
+        "$/H",
+        "SPOT $/H",
+        "ZONES",
+    )
     click.echo(_render_table(None, cols, table), nl=False)
     if len(shown) < len(rows):
         click.echo(f"({len(rows) - len(shown)} more; use --limit 0 to show all)")
@@ -205,8 +273,16 @@ def catalog_info(as_json: bool) -> None:
     for cloud in CATALOG_CLOUDS:
         cat = load(cloud)
         p = cat.provenance
-        data.append({"cloud": cloud, "as_of": p.as_of, "rows": len(cat.rows),
-                     "source": p.source, "notes": p.notes, "path": str(cat.path)})  # fmt: skip
+        data.append(
+            {
+                "cloud": cloud,
+                "as_of": p.as_of,
+                "rows": len(cat.rows),
+                "source": p.source,
+                "notes": p.notes,
+                "path": str(cat.path),
+            }
+        )
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -216,8 +292,12 @@ def catalog_info(as_json: bool) -> None:
 
 @catalog.command(name="refresh")
 @click.argument("clouds", nargs=-1, type=CLOUD_CHOICE)
-@click.option("--timeout", type=float, default=None,
-              help="Seconds per HTTP request (default $STYX_REFRESH_TIMEOUT or 10).")  # fmt: skip
+@click.option(
+    "--timeout",
+    type=float,
+    default=None,
+    help="Seconds per HTTP request (default $STYX_REFRESH_TIMEOUT or 10).",
+)
 def catalog_refresh(clouds: tuple[str, ...], timeout: float | None) -> None:
     """Rebuild the catalog of CLOUDS (default: all) from the clouds' public price lists.
 
@@ -246,11 +326,18 @@ def catalog_refresh(clouds: tuple[str, ...], timeout: float | None) -> None:
 
 def _plan_record(o: Offer) -> dict[str, Any]:
     return {
-        "cloud": o.cloud, "region": o.region, "zone": o.zones[0] if o.zones else None,
-        "instance_type": o.instance_type, "use_spot": o.use_spot, "accelerators": o.accelerators,
-        "vcpus": o.vcpus, "memory_gib": o.memory_gib, "hourly_price": round(o.hourly_price, 6),
-        "num_nodes": o.num_nodes, "total_hourly_price": round(o.total_hourly_price, 6),
-    }  # fmt: skip
+        "cloud": o.cloud,
+        "region": o.region,
+        "zone": o.zones[0] if o.zones else None,
+        "instance_type": o.instance_type,
+        "use_spot": o.use_spot,
+        "accelerators": o.accelerators,
+        "vcpus": o.vcpus,
+        "memory_gib": o.memory_gib,
+        "hourly_price": round(o.hourly_price, 6),
+        "num_nodes": o.num_nodes,
+        "total_hourly_price": round(o.total_hourly_price, 6),
+    }
 
 
 def render_plan(offers: list[Offer], *, output: str = "table", alternatives: int = 5) -> str:
@@ -265,12 +352,36 @@ def render_plan(offers: list[Offer], *, output: str = "table", alternatives: int
         return json.dumps({"plan": chosen, "alternatives": rest}, indent=2)
     if not chosen:
         return "No feasible offer.\n"
-    cols = ("", "CLOUD", "REGION", "ZONE", "INSTANCE TYPE", "SPOT", "GPUS", "VCPUS", "MEM GIB",
-            "$/H", "NODES", "TOTAL $/H")  # fmt: skip
-    rows = [(mark, r["cloud"], r["region"], r["zone"], r["instance_type"],
-             "yes" if r["use_spot"] else "no", r["accelerators"], f"{r['vcpus']:g}",
-             f"{r['memory_gib']:g}", _money(r["hourly_price"]), r["num_nodes"],
-             _money(r["total_hourly_price"]))
-            for mark, r in [("*", chosen[0]), *(("", r) for r in rest)]]  # fmt: skip
+    cols = (
+        "",
+        "CLOUD",
+        "REGION",
+        "ZONE",
+        "INSTANCE TYPE",
+        "SPOT",
+        "GPUS",
+        "VCPUS",
+        "MEM GIB",
+        "$/H",
+        "NODES",
+        "TOTAL $/H",
+    )
+    rows = [
+        (
+            mark,
+            r["cloud"],
+            r["region"],
+            r["zone"],
+            r["instance_type"],
+            "yes" if r["use_spot"] else "no",
+            r["accelerators"],
+            f"{r['vcpus']:g}",
+            f"{r['memory_gib']:g}",
+            _money(r["hourly_price"]),
+            r["num_nodes"],
+            _money(r["total_hourly_price"]),
+        )
+        for mark, r in [("*", chosen[0]), *(("", r) for r in rest)]
+    ]
     title = "Plan (* = chosen; the rest are the next-best alternatives)"
     return _render_table(title, cols, rows)

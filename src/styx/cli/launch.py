@@ -125,6 +125,8 @@ def resource_options(fn: Any) -> Any:
 @click.option("-r", "--retry-until-up", is_flag=True, help="keep retrying until launched")
 @click.option("--no-setup", is_flag=True, help="skip the setup commands")
 @click.option("--no-block-list", is_flag=True, help="ignore offers blocked by earlier failures")
+@click.option("--keep-on-failure", is_flag=True, help="keep instances of a failed launch")
+@click.option("-q", "--quiet", is_flag=True, help="no progress lines, only the job's output")
 @resource_options
 def launch(
     entrypoint: tuple[str, ...],
@@ -138,6 +140,8 @@ def launch(
     retry_until_up: bool,
     no_setup: bool,
     no_block_list: bool,
+    keep_on_failure: bool,
+    quiet: bool,
     **opts: Any,
 ) -> None:
     """Launch a task (YAML file or command) on a new or existing cluster."""
@@ -158,17 +162,47 @@ def launch(
             abort=True,
         )
     from styx import sdk
+    from styx.errors import ResourcesUnavailableError
 
-    sdk.launch(
-        task,
-        cluster_name,
-        detach_run=detach_run,
-        idle_minutes=idle_minutes,
-        down=down,
-        retry_until_up=retry_until_up,
-        no_setup=no_setup,
-        no_block_list=no_block_list,
-    )
+    try:
+        sdk.launch(
+            task,
+            cluster_name,
+            progress=(lambda _m: None) if quiet else sdk.print_progress,
+            detach_run=detach_run,
+            idle_minutes=idle_minutes,
+            down=down,
+            retry_until_up=retry_until_up,
+            no_setup=no_setup,
+            no_block_list=no_block_list,
+            keep_on_failure=keep_on_failure,
+        )
+    except ResourcesUnavailableError as exc:
+        if exc.history and not quiet:
+            _print_history(exc)
+        raise
+
+
+def _print_history(exc: Any) -> None:
+    """The failover history as a table on stderr, before the one-line error."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Failover history", box=None, header_style="bold", pad_edge=False)
+    for column in ("CLOUD", "REGION", "ZONE", "TYPE", "SPOT", "ERROR", "CODE", "MESSAGE"):
+        table.add_column(column)
+    for h in exc.history:
+        table.add_row(
+            h.provider,
+            h.region or "-",
+            h.zone or "-",
+            h.instance_type,
+            "yes" if h.use_spot else "no",
+            h.error_class,
+            h.native_code or "-",
+            h.message[:70],
+        )
+    Console(stderr=True, soft_wrap=True).print(table)
 
 
 def _dryrun(task: Any, output: str) -> None:

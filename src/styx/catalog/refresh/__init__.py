@@ -22,8 +22,11 @@ from styx.catalog.store import (
     write_catalog,
 )
 
-_MODULES = {"aws": "styx.catalog.refresh.aws", "gcp": "styx.catalog.refresh.gcp",
-            "azure": "styx.catalog.refresh.azure"}  # fmt: skip
+_MODULES = {
+    "aws": "styx.catalog.refresh.aws",
+    "gcp": "styx.catalog.refresh.gcp",
+    "azure": "styx.catalog.refresh.azure",
+}
 
 
 def refresh(cloud: str, *, timeout: float | None = None, today: str | None = None) -> Catalog:
@@ -34,8 +37,9 @@ def refresh(cloud: str, *, timeout: float | None = None, today: str | None = Non
     current = load(cloud)
     rows, source = module.fetch(current, timeout=timeout)
     if not rows:
-        raise RefreshError(f"{cloud}: the price list had no prices for any known instance type; "
-                           "catalog unchanged")  # fmt: skip
+        raise RefreshError(
+            f"{cloud}: the price list had no prices for any known instance type; catalog unchanged"
+        )
     as_of = today or _dt.datetime.now(_dt.UTC).date().isoformat()
     notes = f"fetched by styx catalog refresh; {module.NOTES}"
     prov = Provenance(SCHEMA_VERSION, cloud, as_of, source, notes)

@@ -25,11 +25,20 @@ from styx.catalog.schema import CatalogRow, RefreshError
 from styx.catalog.store import Catalog
 
 DEFAULT_URL = "https://pricing.us-east-1.amazonaws.com"
-NOTES = ("on-demand from the AWS Price List bulk offer files; spot prices keep the previous "
-         "spot/on-demand ratio (estimate)")  # fmt: skip
-FAMILY_GPU = {"g4dn": ("T4", 16.0), "g5": ("A10G", 24.0), "g6": ("L4", 24.0),
-              "p3": ("V100", 16.0), "p3dn": ("V100-32GB", 32.0), "p4d": ("A100", 40.0),
-              "p4de": ("A100-80GB", 80.0), "p5": ("H100", 80.0)}  # fmt: skip
+NOTES = (
+    "on-demand from the AWS Price List bulk offer files; spot prices keep the previous "
+    "spot/on-demand ratio (estimate)"
+)
+FAMILY_GPU = {
+    "g4dn": ("T4", 16.0),
+    "g5": ("A10G", 24.0),
+    "g6": ("L4", 24.0),
+    "p3": ("V100", 16.0),
+    "p3dn": ("V100-32GB", 32.0),
+    "p4d": ("A100", 40.0),
+    "p4de": ("A100-80GB", 80.0),
+    "p5": ("H100", 80.0),
+}
 
 
 def _memory_gib(text: str) -> float:
@@ -55,17 +64,27 @@ def parse_offer_file(offer: dict[str, Any], families: set[str]) -> list[tuple[Sh
         a = product.get("attributes", {})
         itype = a.get("instanceType", "")
         family = itype.split(".")[0]
-        if (family not in families or a.get("operatingSystem") != "Linux"
-                or a.get("tenancy", "Shared") != "Shared"
-                or a.get("preInstalledSw", "NA") != "NA"
-                or a.get("capacitystatus", "Used") != "Used"
-                or sku not in prices or prices[sku] <= 0):  # fmt: skip
+        if (
+            family not in families
+            or a.get("operatingSystem") != "Linux"
+            or a.get("tenancy", "Shared") != "Shared"
+            or a.get("preInstalledSw", "NA") != "NA"
+            or a.get("capacitystatus", "Used") != "Used"
+            or sku not in prices
+            or prices[sku] <= 0
+        ):
             continue
         try:
             gpus = int(a.get("gpu") or 0)
             gpu_name, gpu_mem = FAMILY_GPU.get(family, (None, None)) if gpus else (None, None)
-            shape = Shape(itype, float(a["vcpu"]), _memory_gib(a["memory"]), gpu_name,
-                          gpus if gpu_name else 0, gpu_mem)  # fmt: skip
+            shape = Shape(
+                itype,
+                float(a["vcpu"]),
+                _memory_gib(a["memory"]),
+                gpu_name,
+                gpus if gpu_name else 0,
+                gpu_mem,
+            )
         except (KeyError, ValueError, IndexError):
             continue
         out.append((shape, prices[sku]))
@@ -87,9 +106,14 @@ def fetch(current: Catalog, timeout: float | None = None) -> tuple[list[CatalogR
             # Keep the catalog's accelerator naming (and memory) for types it already knows.
             old = known.get(shape.instance_type)
             if old is not None and old.accelerator_count == shape.accelerator_count:
-                shape = Shape(shape.instance_type, shape.vcpus, shape.memory_gib,
-                              old.accelerator_name, old.accelerator_count,
-                              old.accelerator_memory_gib)  # fmt: skip
+                shape = Shape(
+                    shape.instance_type,
+                    shape.vcpus,
+                    shape.memory_gib,
+                    old.accelerator_name,
+                    old.accelerator_count,
+                    old.accelerator_memory_gib,
+                )
             zones = zones_for(exact_zones, region_zones, shape, region)
             ratio = ratios.get(shape.instance_type, 0.35)
             rows.append(make_row("aws", shape, region, price, price * ratio, zones))

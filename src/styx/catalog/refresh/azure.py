@@ -30,9 +30,12 @@ def region_prices(items: list[dict[str, Any]]) -> tuple[dict[str, float], dict[s
     for item in items:
         product = item.get("productName", "")
         sku_name = item.get("skuName", "")
-        if ("Windows" in product or "Low Priority" in sku_name
-                or item.get("unitOfMeasure", "1 Hour") != "1 Hour"
-                or item.get("type", "Consumption") != "Consumption"):  # fmt: skip
+        if (
+            "Windows" in product
+            or "Low Priority" in sku_name
+            or item.get("unitOfMeasure", "1 Hour") != "1 Hour"
+            or item.get("type", "Consumption") != "Consumption"
+        ):
             continue
         try:
             name, price = str(item["armSkuName"]), float(item["retailPrice"])
@@ -50,8 +53,10 @@ def fetch(current: Catalog, timeout: float | None = None) -> tuple[list[CatalogR
     known = shapes(current)
     rows: list[CatalogRow] = []
     for region in sorted(region_zones):
-        query = (f"serviceName eq 'Virtual Machines' and armRegionName eq '{region}' "
-                 "and priceType eq 'Consumption'")  # fmt: skip
+        query = (
+            f"serviceName eq 'Virtual Machines' and armRegionName eq '{region}' "
+            "and priceType eq 'Consumption'"
+        )
         url: str | None = (
             base + "?" + urllib.parse.urlencode({"api-version": API_VERSION, "$filter": query})
         )
@@ -70,6 +75,7 @@ def fetch(current: Catalog, timeout: float | None = None) -> tuple[list[CatalogR
             if price is None:
                 continue
             zones = zones_for(exact_zones, region_zones, shape, region)
-            rows.append(make_row("azure", shape, region, price, spot.get(shape.instance_type),
-                                 zones))  # fmt: skip
+            rows.append(
+                make_row("azure", shape, region, price, spot.get(shape.instance_type), zones)
+            )
     return rows, f"Azure Retail Prices API ({base})"

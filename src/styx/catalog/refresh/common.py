@@ -23,8 +23,17 @@ def shapes(current: Catalog) -> list[Shape]:
     seen: dict[tuple, Shape] = {}
     for r in current.rows:
         key = (r.instance_type, r.accelerator_name, r.accelerator_count)
-        seen.setdefault(key, Shape(r.instance_type, r.vcpus, r.memory_gib, r.accelerator_name,
-                                   r.accelerator_count, r.accelerator_memory_gib))  # fmt: skip
+        seen.setdefault(
+            key,
+            Shape(
+                r.instance_type,
+                r.vcpus,
+                r.memory_gib,
+                r.accelerator_name,
+                r.accelerator_count,
+                r.accelerator_memory_gib,
+            ),
+        )
     return list(seen.values())
 
 
@@ -49,15 +58,29 @@ def spot_ratios(current: Catalog) -> dict[str, float]:
     return {k: sum(v) / len(v) for k, v in ratios.items()}
 
 
-def make_row(cloud: str, shape: Shape, region: str, price: float, spot: float | None,
-             zones: tuple[str, ...]) -> CatalogRow:  # fmt: skip
-    return CatalogRow(cloud, shape.instance_type, shape.vcpus, shape.memory_gib,
-                      shape.accelerator_name, shape.accelerator_count,
-                      shape.accelerator_memory_gib, round(price, 6),
-                      round(spot, 6) if spot is not None else None, region, zones)  # fmt: skip
+def make_row(
+    cloud: str, shape: Shape, region: str, price: float, spot: float | None, zones: tuple[str, ...]
+) -> CatalogRow:
+    return CatalogRow(
+        cloud,
+        shape.instance_type,
+        shape.vcpus,
+        shape.memory_gib,
+        shape.accelerator_name,
+        shape.accelerator_count,
+        shape.accelerator_memory_gib,
+        round(price, 6),
+        round(spot, 6) if spot is not None else None,
+        region,
+        zones,
+    )
 
 
-def zones_for(exact: dict[tuple, tuple[str, ...]], by_region: dict[str, tuple[str, ...]],
-              shape: Shape, region: str) -> tuple[str, ...]:  # fmt: skip
+def zones_for(
+    exact: dict[tuple, tuple[str, ...]],
+    by_region: dict[str, tuple[str, ...]],
+    shape: Shape,
+    region: str,
+) -> tuple[str, ...]:
     key = (shape.instance_type, shape.accelerator_name, shape.accelerator_count, region)
     return exact.get(key, by_region.get(region, ()))

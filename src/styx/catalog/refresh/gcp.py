@@ -25,15 +25,32 @@ SERVICE = "6F81-5844-456A"
 MAX_PAGES = 200
 NOTES = "component prices (core, RAM, GPU) from the Cloud Billing Catalog API; spot = Preemptible"
 
-_FAMILY = {"E2": "e2", "N1 Predefined": "n1", "N2": "n2", "Compute optimized": "c2", "C3": "c3",
-           "A2": "a2", "A3": "a3", "G2": "g2"}  # fmt: skip
-_GPU = {"T4": "T4", "V100": "V100", "P100": "P100", "A100": "A100", "A100 80GB": "A100-80GB",
-        "H100 80GB": "H100", "L4": "L4"}  # fmt: skip
-_MACHINE_RE = re.compile(r"^(?:Spot Preemptible )?(" + "|".join(_FAMILY) +
-                         r")(?: Instance)? (Core|Ram) running in ")  # fmt: skip
+_FAMILY = {
+    "E2": "e2",
+    "N1 Predefined": "n1",
+    "N2": "n2",
+    "Compute optimized": "c2",
+    "C3": "c3",
+    "A2": "a2",
+    "A3": "a3",
+    "G2": "g2",
+}
+_GPU = {
+    "T4": "T4",
+    "V100": "V100",
+    "P100": "P100",
+    "A100": "A100",
+    "A100 80GB": "A100-80GB",
+    "H100 80GB": "H100",
+    "L4": "L4",
+}
+_MACHINE_RE = re.compile(
+    r"^(?:Spot Preemptible )?(" + "|".join(_FAMILY) + r")(?: Instance)? (Core|Ram) running in "
+)
 _GPU_NAMES = "|".join(sorted(_GPU, key=len, reverse=True))
-_GPU_RE = re.compile(r"^(?:Spot Preemptible )?Nvidia (?:Tesla )?(" + _GPU_NAMES +
-                     r") GPU running in ")  # fmt: skip
+_GPU_RE = re.compile(
+    r"^(?:Spot Preemptible )?Nvidia (?:Tesla )?(" + _GPU_NAMES + r") GPU running in "
+)
 
 Prices = dict[tuple[str, str, str, bool], float]  # (family|gpu, component, region, spot) -> $
 
@@ -68,8 +85,16 @@ def component_prices(skus: list[dict[str, Any]]) -> Prices:
     return prices
 
 
-def _price(prices: Prices, family: str, vcpus: float, mem: float, gpu: str | None, count: int,
-           region: str, spot: bool) -> float | None:  # fmt: skip
+def _price(
+    prices: Prices,
+    family: str,
+    vcpus: float,
+    mem: float,
+    gpu: str | None,
+    count: int,
+    region: str,
+    spot: bool,
+) -> float | None:
     core = prices.get((family, "core", region, spot))
     ram = prices.get((family, "ram", region, spot))
     if core is None or ram is None:
@@ -105,8 +130,15 @@ def fetch(current: Catalog, timeout: float | None = None) -> tuple[list[CatalogR
     for shape in shapes(current):
         family = shape.instance_type.split("-")[0]
         for region in sorted(region_zones):
-            args = (prices, family, shape.vcpus, shape.memory_gib, shape.accelerator_name,
-                    shape.accelerator_count, region)  # fmt: skip
+            args = (
+                prices,
+                family,
+                shape.vcpus,
+                shape.memory_gib,
+                shape.accelerator_name,
+                shape.accelerator_count,
+                region,
+            )
             price = _price(*args, False)
             if price is None:
                 continue

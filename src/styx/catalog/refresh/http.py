@@ -34,8 +34,10 @@ def get_json(url: str, timeout: float | None = None) -> Any:
         raise RefreshError(f"{shown}: HTTP {exc.code} {exc.reason}; catalog unchanged") from None
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise RefreshError(f"cannot reach {shown} ({reason}); catalog unchanged "
-                           "(offline? set STYX_*_URL to a mirror)") from None  # fmt: skip
+        raise RefreshError(
+            f"cannot reach {shown} ({reason}); catalog unchanged "
+            "(offline? set STYX_*_URL to a mirror)"
+        ) from None
     try:
         return json.loads(body)
     except ValueError as exc:

@@ -69,9 +69,13 @@ class Catalog:
 
     async def _fetch(self, region: str) -> list[InstanceType]:
         offerings = await self.api.pages(
-            "ec2", region, "describe_instance_type_offerings", "InstanceTypeOfferings",
-            LocationType="availability-zone", MaxResults=1000,
-        )  # fmt: skip
+            "ec2",
+            region,
+            "describe_instance_type_offerings",
+            "InstanceTypeOfferings",
+            LocationType="availability-zone",
+            MaxResults=1000,
+        )
         zones: dict[str, set[str]] = defaultdict(set)
         for o in offerings:
             zones[o["InstanceType"]].add(o["Location"])

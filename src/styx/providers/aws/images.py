@@ -48,17 +48,24 @@ class Images:
         else:
             owners, pattern = DEFAULT_IMAGES["gpu" if gpu else "cpu"]
             found = await self.api.call(
-                "ec2", region, "describe_images", Owners=list(owners),
-                Filters=[{"Name": "name", "Values": [pattern]},
-                         {"Name": "state", "Values": ["available"]},
-                         {"Name": "architecture", "Values": ["x86_64"]}],
-            )  # fmt: skip
+                "ec2",
+                region,
+                "describe_images",
+                Owners=list(owners),
+                Filters=[
+                    {"Name": "name", "Values": [pattern]},
+                    {"Name": "state", "Values": ["available"]},
+                    {"Name": "architecture", "Values": ["x86_64"]},
+                ],
+            )
             images = found.get("Images") or []
             where = f"a default image matching '{pattern}'"
         if not images:
             raise InvalidRequestError(
                 f"no {where} in {region}; set image_id in the task's resources",
-                provider="aws", region=region, native_code="InvalidAMIID.NotFound",
-            )  # fmt: skip
+                provider="aws",
+                region=region,
+                native_code="InvalidAMIID.NotFound",
+            )
         best = max(images, key=lambda i: (i.get("CreationDate", ""), i.get("Name", "")))
         return ImageInfo(best["ImageId"], best.get("RootDeviceName") or "/dev/sda1")

@@ -69,8 +69,11 @@ class Network:
         zones = ", ".join(sorted({s.zone for s in subnets}))
         raise InvalidRequestError(
             f"no usable subnet in zone {zone}; subnets exist in: {zones}",
-            provider="aws", region=region, zone=zone, native_code="InvalidSubnet.NotFound",
-        )  # fmt: skip
+            provider="aws",
+            region=region,
+            zone=zone,
+            native_code="InvalidSubnet.NotFound",
+        )
 
     async def _discover(self, region: str) -> list[Subnet]:
         s = self.settings
@@ -84,8 +87,10 @@ class Network:
             what = f"VPC named '{s.vpc_name}'" if s.vpc_name else "default VPC"
             raise InvalidRequestError(
                 f"no {what} in {region}; create one or set aws.vpc_name in config.yaml",
-                provider="aws", region=region, native_code="InvalidVpcID.NotFound",
-            )  # fmt: skip
+                provider="aws",
+                region=region,
+                native_code="InvalidVpcID.NotFound",
+            )
         vpc_id = vpcs[0]["VpcId"]
         filters = [{"Name": "vpc-id", "Values": [vpc_id]}]
         if s.subnet_names:
@@ -98,8 +103,10 @@ class Network:
         if not subnets:
             raise InvalidRequestError(
                 f"VPC {vpc_id} has no matching subnets in {region}",
-                provider="aws", region=region, native_code="InvalidSubnet.NotFound",
-            )  # fmt: skip
+                provider="aws",
+                region=region,
+                native_code="InvalidSubnet.NotFound",
+            )
         return sorted(subnets, key=lambda x: x.zone)
 
     # ---- security groups -------------------------------------------------------------------
@@ -128,13 +135,20 @@ class Network:
         if existing:
             return _group_of(existing[0])
         name = security_group_name(cluster)
-        tags = [{"Key": TAG_CLUSTER, "Value": cluster}, {"Key": TAG_OWNER, "Value": owner},
-                {"Key": "Name", "Value": name}]  # fmt: skip
+        tags = [
+            {"Key": TAG_CLUSTER, "Value": cluster},
+            {"Key": TAG_OWNER, "Value": owner},
+            {"Key": "Name", "Value": name},
+        ]
         made = await self.api.call(
-            "ec2", region, "create_security_group", GroupName=name, VpcId=vpc_id,
+            "ec2",
+            region,
+            "create_security_group",
+            GroupName=name,
+            VpcId=vpc_id,
             Description=f"Styx cluster {cluster}: SSH and the task's ports",
             TagSpecifications=[{"ResourceType": "security-group", "Tags": tags}],
-        )  # fmt: skip
+        )
         # A new group allows all egress and no ingress: exactly the start we want.
         return SecurityGroup(made["GroupId"])
 
@@ -148,23 +162,32 @@ class Network:
 
     async def _authorize(self, region: str, group_id: str, ports: list[int]) -> None:
         perms = [
-            {"IpProtocol": "tcp", "FromPort": p, "ToPort": p,
-             "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "styx"}]}
+            {
+                "IpProtocol": "tcp",
+                "FromPort": p,
+                "ToPort": p,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "styx"}],
+            }
             for p in ports
-        ]  # fmt: skip
+        ]
         try:
             await self.api.call(
-                "ec2", region, "authorize_security_group_ingress", GroupId=group_id,
+                "ec2",
+                region,
+                "authorize_security_group_ingress",
+                GroupId=group_id,
                 IpPermissions=perms,
-            )  # fmt: skip
+            )
         except ProviderError as err:
             if err.native_code != "InvalidPermission.Duplicate":  # another launch won the race
                 raise
 
     async def delete_security_group(self, region: str, cluster: str) -> bool:
         """Delete the cluster's group(s) in ``region``; True when none is left."""
-        filters = [{"Name": "group-name", "Values": [security_group_name(cluster)]},
-                   {"Name": f"tag:{TAG_CLUSTER}", "Values": [cluster]}]  # fmt: skip
+        filters = [
+            {"Name": "group-name", "Values": [security_group_name(cluster)]},
+            {"Name": f"tag:{TAG_CLUSTER}", "Values": [cluster]},
+        ]
         found = await self.api.call("ec2", region, "describe_security_groups", Filters=filters)
         ok = True
         for g in found.get("SecurityGroups") or []:
@@ -187,11 +210,15 @@ class Network:
                 return name
             try:
                 await self.api.call(
-                    "ec2", region, "import_key_pair", KeyName=name,
+                    "ec2",
+                    region,
+                    "import_key_pair",
+                    KeyName=name,
                     PublicKeyMaterial=public_key.encode(),
-                    TagSpecifications=[{"ResourceType": "key-pair",
-                                        "Tags": [{"Key": TAG_OWNER, "Value": owner}]}],
-                )  # fmt: skip
+                    TagSpecifications=[
+                        {"ResourceType": "key-pair", "Tags": [{"Key": TAG_OWNER, "Value": owner}]}
+                    ],
+                )
             except ProviderError as err:
                 # Same name = same fingerprint = the same key, imported earlier.
                 if err.native_code != "InvalidKeyPair.Duplicate":
@@ -204,7 +231,8 @@ def _group_of(raw: dict) -> SecurityGroup:
     ports = {
         int(p["FromPort"])
         for p in raw.get("IpPermissions") or []
-        if p.get("IpProtocol") == "tcp" and p.get("FromPort") == p.get("ToPort")
+        if p.get("IpProtocol") == "tcp"
+        and p.get("FromPort") == p.get("ToPort")
         and any(r.get("CidrIp") == "0.0.0.0/0" for r in p.get("IpRanges") or [])
-    }  # fmt: skip
+    }
     return SecurityGroup(raw["GroupId"], ports)

@@ -82,8 +82,11 @@ class AWSProvider(CloudProvider):
         os.replace(tmp, path)
 
     def regions_in_use(self) -> list[str]:
-        ordered = [*(self.settings.regions or ()), self.api.default_region,
-                   *self._launched_regions()]  # fmt: skip
+        ordered = [
+            *(self.settings.regions or ()),
+            self.api.default_region,
+            *self._launched_regions(),
+        ]
         return list(dict.fromkeys(ordered))
 
     # ---- provisioning --------------------------------------------------------------------
@@ -110,18 +113,22 @@ class AWSProvider(CloudProvider):
             self.network.subnet(region, zone),
         )
         group_id, key_name = await asyncio.gather(
-            self.network.security_group(region, subnet.vpc_id, request.cluster_name, owner,
-                                        request.ports),
+            self.network.security_group(
+                region, subnet.vpc_id, request.cluster_name, owner, request.ports
+            ),
             self.network.key_pair(region, public_key, owner),
-        )  # fmt: skip
-        tags = [{"Key": k, "Value": v} for k, v in {
-            **request.tags,
-            TAG_INSTANCE_ID: request.instance_id,
-            TAG_CLUSTER: request.cluster_name,
-            TAG_OWNER: owner,
-            TAG_NODE_RANK: str(request.node_rank),
-            "Name": f"styx-{request.cluster_name}",
-        }.items()]  # fmt: skip
+        )
+        tags = [
+            {"Key": k, "Value": v}
+            for k, v in {
+                **request.tags,
+                TAG_INSTANCE_ID: request.instance_id,
+                TAG_CLUSTER: request.cluster_name,
+                TAG_OWNER: owner,
+                TAG_NODE_RANK: str(request.node_rank),
+                "Name": f"styx-{request.cluster_name}",
+            }.items()
+        ]
         params: dict[str, Any] = {
             "ImageId": image.image_id,
             "InstanceType": request.instance_type,
@@ -132,21 +139,30 @@ class AWSProvider(CloudProvider):
             "SecurityGroupIds": [group_id],
             # Idempotency, second line: EC2 returns the first reservation for a reused token.
             "ClientToken": f"styx-{request.instance_id}-{count}"[:64],
-            "TagSpecifications": [{"ResourceType": "instance", "Tags": tags},
-                                  {"ResourceType": "volume", "Tags": tags}],
-        }  # fmt: skip
+            "TagSpecifications": [
+                {"ResourceType": "instance", "Tags": tags},
+                {"ResourceType": "volume", "Tags": tags},
+            ],
+        }
         if request.disk_size_gb:
-            params["BlockDeviceMappings"] = [{
-                "DeviceName": image.root_device_name,
-                "Ebs": {"VolumeSize": int(request.disk_size_gb), "VolumeType": "gp3",
-                        "DeleteOnTermination": True},
-            }]  # fmt: skip
+            params["BlockDeviceMappings"] = [
+                {
+                    "DeviceName": image.root_device_name,
+                    "Ebs": {
+                        "VolumeSize": int(request.disk_size_gb),
+                        "VolumeType": "gp3",
+                        "DeleteOnTermination": True,
+                    },
+                }
+            ]
         if request.use_spot:
             params["InstanceMarketOptions"] = {
                 "MarketType": "spot",
-                "SpotOptions": {"SpotInstanceType": "one-time",
-                                "InstanceInterruptionBehavior": "terminate"},
-            }  # fmt: skip
+                "SpotOptions": {
+                    "SpotInstanceType": "one-time",
+                    "InstanceInterruptionBehavior": "terminate",
+                },
+            }
         if self.settings.instance_profile:
             profile = self.settings.instance_profile
             key = "Arn" if profile.startswith("arn:") else "Name"
@@ -157,8 +173,10 @@ class AWSProvider(CloudProvider):
         except ProviderError:
             await self._cleanup_after_failed_launch(region, request.cluster_name)
             raise
-        made = [to_instance(raw, region, self.settings.ssh_user)
-                for raw in answer.get("Instances") or []]  # fmt: skip
+        made = [
+            to_instance(raw, region, self.settings.ssh_user)
+            for raw in answer.get("Instances") or []
+        ]
         instances = sorted((i for i in made if i is not None), key=lambda i: i.node_rank)
         for inst in instances:
             self._region_of[inst.id] = region
@@ -187,9 +205,10 @@ class AWSProvider(CloudProvider):
         raws = await self.api.reservations(region, Filters=filters)
         found = [to_instance(r, region, self.settings.ssh_user) for r in raws]
         return [
-            i for i in found
+            i
+            for i in found
             if i is not None and (i.id in ids or (whole_gang and i.tags[TAG_INSTANCE_ID] in ids))
-        ]  # fmt: skip
+        ]
 
     async def list_instances(self) -> list[Instance]:
         regions = self.regions_in_use()
@@ -234,17 +253,22 @@ class AWSProvider(CloudProvider):
         inst = await self.get_instance(instance_id)
         if inst is None or inst.state is InstanceState.TERMINATED:
             raise InstanceNotFoundError(
-                f"no AWS instance with Styx id {instance_id}", provider="aws",
-                region=inst.region if inst else None, native_code="InvalidInstanceID.NotFound",
-            )  # fmt: skip
+                f"no AWS instance with Styx id {instance_id}",
+                provider="aws",
+                region=inst.region if inst else None,
+                native_code="InvalidInstanceID.NotFound",
+            )
         return inst
 
     async def _cluster_alive(self, region: str, cluster: str) -> list[dict[str, Any]]:
-        return await self.api.reservations(region, Filters=[
-            {"Name": f"tag:{TAG_CLUSTER}", "Values": [cluster]},
-            {"Name": "tag-key", "Values": [TAG_INSTANCE_ID]},
-            {"Name": "instance-state-name", "Values": [*LIVE_NATIVE_STATES, "shutting-down"]},
-        ])  # fmt: skip
+        return await self.api.reservations(
+            region,
+            Filters=[
+                {"Name": f"tag:{TAG_CLUSTER}", "Values": [cluster]},
+                {"Name": "tag-key", "Values": [TAG_INSTANCE_ID]},
+                {"Name": "instance-state-name", "Values": [*LIVE_NATIVE_STATES, "shutting-down"]},
+            ],
+        )
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -286,15 +310,25 @@ class AWSProvider(CloudProvider):
         inst = await self._require(instance_id)
         if inst.native_state in ("stopping", "stopped"):
             return
-        await self.api.call("ec2", inst.region or self.api.default_region, "stop_instances",
-                            zone=inst.zone, InstanceIds=[inst.native_id])  # fmt: skip
+        await self.api.call(
+            "ec2",
+            inst.region or self.api.default_region,
+            "stop_instances",
+            zone=inst.zone,
+            InstanceIds=[inst.native_id],
+        )
 
     async def start(self, instance_id: InstanceId) -> None:
         inst = await self._require(instance_id)
         if inst.native_state in ("pending", "running"):
             return
-        await self.api.call("ec2", inst.region or self.api.default_region, "start_instances",
-                            zone=inst.zone, InstanceIds=[inst.native_id])  # fmt: skip
+        await self.api.call(
+            "ec2",
+            inst.region or self.api.default_region,
+            "start_instances",
+            zone=inst.zone,
+            InstanceIds=[inst.native_id],
+        )
 
     # ---- credentials, catalog, quota -----------------------------------------------------
 
@@ -315,8 +349,10 @@ class AWSProvider(CloudProvider):
             return f"disabled: {err}"
         except ProviderError as err:
             return f"disabled: cannot reach AWS STS ({err}); {CREDENTIALS_FIX}"
-        return (f"enabled: account {who.get('Account')} as {who.get('Arn')} "
-                f"(region {self.api.default_region})")  # fmt: skip
+        return (
+            f"enabled: account {who.get('Account')} as {who.get('Arn')} "
+            f"(region {self.api.default_region})"
+        )
 
     async def list_instance_types(self, region: str | None = None) -> list[InstanceType]:
         return await self.catalog.instance_types(region or self.api.default_region)

@@ -21,8 +21,16 @@ QUOTA_CODES: dict[str, tuple[str, str]] = {
     "dl": ("L-6E869C2A", "L-85EED4F7"),
     "trn": ("L-2C3B7624", "L-6B0D517C"),
 }
-_PREFIX_CLASS = [("inf", "inf"), ("trn", "trn"), ("dl", "dl"), ("vt", "g"), ("g", "g"),
-                 ("p", "p"), ("f", "f"), ("x", "x")]  # fmt: skip
+_PREFIX_CLASS = [
+    ("inf", "inf"),
+    ("trn", "trn"),
+    ("dl", "dl"),
+    ("vt", "g"),
+    ("g", "g"),
+    ("p", "p"),
+    ("f", "f"),
+    ("x", "x"),
+]
 _STANDARD = set("acdhimrtz")
 # Service Quotas answers these when it has no value for the account/region (moto: always).
 _NO_DATA = {"NoSuchResourceException", "NoSuchResource", "ResourceNotFoundException"}
@@ -70,8 +78,15 @@ async def check_quota(
 ) -> QuotaInfo:
     cls = quota_class(instance_type)
     if cls is None:
-        return QuotaInfo(region, instance_type, use_spot, None, None, None,
-                         reason=f"no vCPU quota class for '{instance_type}'")  # fmt: skip
+        return QuotaInfo(
+            region,
+            instance_type,
+            use_spot,
+            None,
+            None,
+            None,
+            reason=f"no vCPU quota class for '{instance_type}'",
+        )
     code = QUOTA_CODES[cls][1 if use_spot else 0]
     try:
         answer = await api.call(
@@ -93,7 +108,10 @@ async def _used_vcpus(api: Api, catalog: Catalog, region: str, cls: str, spot: b
         region, Filters=[{"Name": "instance-state-name", "Values": ["pending", "running"]}]
     )
     # Filter the market client-side: the instance-lifecycle filter is not universally served.
-    mine = [i for i in live if quota_class(i["InstanceType"]) == cls
-            and (i.get("InstanceLifecycle") == "spot") == spot]  # fmt: skip
+    mine = [
+        i
+        for i in live
+        if quota_class(i["InstanceType"]) == cls and (i.get("InstanceLifecycle") == "spot") == spot
+    ]
     sizes = await catalog.vcpus(region, [i["InstanceType"] for i in mine])
     return sum(sizes.get(i["InstanceType"], 0.0) for i in mine)

@@ -167,8 +167,9 @@ class KubernetesProvider(CloudProvider):
         if api.context in self._namespaces_ready:
             return
         try:
-            found = await api.call("read namespace", api.core.read_namespace, api.namespace,
-                                   allow=(404,))  # fmt: skip
+            found = await api.call(
+                "read namespace", api.core.read_namespace, api.namespace, allow=(404,)
+            )
         except CredentialsError:
             # Namespace-scoped RBAC often forbids reading namespaces; the pod create will tell.
             found = True
@@ -182,11 +183,17 @@ class KubernetesProvider(CloudProvider):
     ) -> None:
         name = body["metadata"]["name"]
         # 409: this id's pod exists already (a retry, or a 5xx after the create went through).
-        await api.call(f"create pod {name}", api.core.create_namespaced_pod, api.namespace,
-                       body, allow=(409,))  # fmt: skip
+        await api.call(
+            f"create pod {name}", api.core.create_namespaced_pod, api.namespace, body, allow=(409,)
+        )
         if request.ports:
-            await api.call(f"create service {name}", api.core.create_namespaced_service,
-                           api.namespace, service_body(request, owner), allow=(409,))  # fmt: skip
+            await api.call(
+                f"create service {name}",
+                api.core.create_namespaced_service,
+                api.namespace,
+                service_body(request, owner),
+                allow=(409,),
+            )
 
     async def _wait_scheduled(self, api: ContextApi, names: list[str]) -> list[Any]:
         """Poll until every pod is Running, or (at the deadline) at least bound to a node.
@@ -227,8 +234,12 @@ class KubernetesProvider(CloudProvider):
                 raise self._capacity(api, name, cond.message or "Unschedulable")
         if not pod.spec.node_name:
             selector = f"involvedObject.name={name},reason=FailedScheduling"
-            events = await api.call(f"list events of {name}", api.core.list_namespaced_event,
-                                    api.namespace, field_selector=selector)  # fmt: skip
+            events = await api.call(
+                f"list events of {name}",
+                api.core.list_namespaced_event,
+                api.namespace,
+                field_selector=selector,
+            )
             if events.items:
                 raise self._capacity(api, name, events.items[-1].message or "FailedScheduling")
         for c in (status.container_statuses if status else None) or []:
@@ -241,8 +252,11 @@ class KubernetesProvider(CloudProvider):
                     native_code=waiting.reason,
                 )
         if status is not None and status.phase in ("Failed", "Succeeded"):
-            raise ProviderError(f"pod {name} exited at start ({status.phase})",
-                                provider=PROVIDER, region=api.context)  # fmt: skip
+            raise ProviderError(
+                f"pod {name} exited at start ({status.phase})",
+                provider=PROVIDER,
+                region=api.context,
+            )
 
     @staticmethod
     def _capacity(api: ContextApi, name: str, message: str) -> CapacityError:
@@ -261,8 +275,9 @@ class KubernetesProvider(CloudProvider):
         return instances
 
     async def _list(self, api: ContextApi, selector: str) -> list[Instance]:
-        pods = await api.call("list pods", api.core.list_namespaced_pod, api.namespace,
-                              label_selector=selector)  # fmt: skip
+        pods = await api.call(
+            "list pods", api.core.list_namespaced_pod, api.namespace, label_selector=selector
+        )
         return self._seen([to_instance(p, api.context) for p in pods.items])
 
     async def _apis_for(self, instance_id: InstanceId) -> list[ContextApi]:
@@ -273,8 +288,9 @@ class KubernetesProvider(CloudProvider):
     async def _across(
         self, apis: list[ContextApi], selector: str
     ) -> tuple[list[Instance], list[BaseException]]:
-        results = await asyncio.gather(*(self._list(a, selector) for a in apis),
-                                       return_exceptions=True)  # fmt: skip
+        results = await asyncio.gather(
+            *(self._list(a, selector) for a in apis), return_exceptions=True
+        )
         errors = [r for r in results if isinstance(r, BaseException)]
         return [i for r in results if not isinstance(r, BaseException) for i in r], errors
 
@@ -287,8 +303,9 @@ class KubernetesProvider(CloudProvider):
         return found
 
     async def get_instance(self, instance_id: InstanceId) -> Instance | None:
-        found, errors = await self._across(await self._apis_for(instance_id),
-                                           id_selector(instance_id))  # fmt: skip
+        found, errors = await self._across(
+            await self._apis_for(instance_id), id_selector(instance_id)
+        )
         if found:
             return found[0]
         if errors:  # "not found" must never stand for "could not ask"
@@ -298,16 +315,23 @@ class KubernetesProvider(CloudProvider):
     # ---- lifecycle ---------------------------------------------------------------------------
 
     async def _delete(self, api: ContextApi, name: str) -> None:
-        await api.call(f"delete pod {name}", api.core.delete_namespaced_pod, name, api.namespace,
-                       allow=(404,))  # fmt: skip
-        await api.call(f"delete service {name}", api.core.delete_namespaced_service, name,
-                       api.namespace, allow=(404,))  # fmt: skip
+        await api.call(
+            f"delete pod {name}", api.core.delete_namespaced_pod, name, api.namespace, allow=(404,)
+        )
+        await api.call(
+            f"delete service {name}",
+            api.core.delete_namespaced_service,
+            name,
+            api.namespace,
+            allow=(404,),
+        )
 
     async def terminate(self, instance_id: InstanceId) -> None:
         name = pod_name(instance_id)
         apis = await self._apis_for(instance_id)
-        results = await asyncio.gather(*(self._delete(a, name) for a in apis),
-                                       return_exceptions=True)  # fmt: skip
+        results = await asyncio.gather(
+            *(self._delete(a, name) for a in apis), return_exceptions=True
+        )
         for r in results:
             if isinstance(r, BaseException):
                 raise r
@@ -332,8 +356,14 @@ class KubernetesProvider(CloudProvider):
     async def _probe(self, context: str) -> ContextApi:
         """One cheap authenticated call (list one pod) with a short timeout and no retries."""
         api = await self._api(context)
-        await api.call("list pods", api.core.list_namespaced_pod, api.namespace, limit=1,
-                       attempts=1, timeout=self.settings.check_timeout_s)  # fmt: skip
+        await api.call(
+            "list pods",
+            api.core.list_namespaced_pod,
+            api.namespace,
+            limit=1,
+            attempts=1,
+            timeout=self.settings.check_timeout_s,
+        )
         return api
 
     async def _probe_any(self) -> ContextApi:

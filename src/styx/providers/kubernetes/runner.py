@@ -57,8 +57,11 @@ def remote_path(path: str) -> str:
 def exit_status(raw: str) -> tuple[int, str]:
     """(exit code, message) from the Status JSON on the error channel."""
     if not raw.strip():
-        raise TransientError("exec stream ended without an exit status", provider=PROVIDER,
-                             native_code="NoExitStatus")  # fmt: skip
+        raise TransientError(
+            "exec stream ended without an exit status",
+            provider=PROVIDER,
+            native_code="NoExitStatus",
+        )
     status = json.loads(raw)
     if status.get("status") == "Success":
         return 0, ""
@@ -119,9 +122,11 @@ class KubernetesCommandRunner:
             error = translate(exc, self.region, f"exec in pod {self.namespace}/{self.pod}")
             if "404" in str(exc):
                 raise InstanceNotFoundError(
-                    f"pod {self.namespace}/{self.pod} not found", provider=PROVIDER,
-                    region=self.region, native_code="404 NotFound",
-                ) from exc  # fmt: skip
+                    f"pod {self.namespace}/{self.pod} not found",
+                    provider=PROVIDER,
+                    region=self.region,
+                    native_code="404 NotFound",
+                ) from exc
             raise error from exc
         try:
             if data is not None:

@@ -24,8 +24,23 @@ RESOURCE_CLASSES: dict[str, tuple[float, float]] = {
 GPU_CLASS_SHARE = 0.75
 _EXACT = re.compile(r"^(\d+(?:\.\d+)?)cpu-(\d+(?:\.\d+)?)gb$")
 _GPU_CLASS = re.compile(r"^gpu-([a-z0-9-]+)-(\d+)$")
-_KNOWN_GPUS = ("H200", "H100", "A100", "A10G", "A10", "L40S", "L40", "L4", "T4", "V100", "P100",
-               "K80", "B200", "RTX6000", "A6000")  # fmt: skip
+_KNOWN_GPUS = (
+    "H200",
+    "H100",
+    "A100",
+    "A10G",
+    "A10",
+    "L40S",
+    "L40",
+    "L4",
+    "T4",
+    "V100",
+    "P100",
+    "K80",
+    "B200",
+    "RTX6000",
+    "A6000",
+)
 
 
 def slug(text: str) -> str:
@@ -157,8 +172,9 @@ def resolve_shape(instance_type: str, num_gpus: int, nodes: list[NodeInfo]) -> P
                 )
             one = same[0][0]
             per_gpu = (one.cpus / one.gpus, one.memory_gib / one.gpus)
-            shape = PodShape(per_gpu[0] * count, per_gpu[1] * count, count,
-                             one.gpu_label, one.gpu_product)  # fmt: skip
+            shape = PodShape(
+                per_gpu[0] * count, per_gpu[1] * count, count, one.gpu_label, one.gpu_product
+            )
     else:
         raise InvalidRequestError(
             f"unknown Kubernetes instance type '{instance_type}'; expected one of "
@@ -170,6 +186,11 @@ def resolve_shape(instance_type: str, num_gpus: int, nodes: list[NodeInfo]) -> P
         products = {(n.gpu_label, n.gpu_product) for n in nodes if n.gpus and n.gpu_product}
         # Pin the product only when the cluster has exactly one kind of GPU; otherwise any GPU.
         label, product = next(iter(products)) if len(products) == 1 else (None, None)
-        shape = PodShape(shape.cpus, shape.memory_gib, num_gpus,
-                         shape.gpu_label or label, shape.gpu_product or product)  # fmt: skip
+        shape = PodShape(
+            shape.cpus,
+            shape.memory_gib,
+            num_gpus,
+            shape.gpu_label or label,
+            shape.gpu_product or product,
+        )
     return shape
