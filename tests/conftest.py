@@ -16,6 +16,9 @@ def styx_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     home = tmp_path / "styx-home"
     home.mkdir()
     monkeypatch.setenv("STYX_HOME", str(home))
+    from styx.placement import reset_providers
+
+    reset_providers()  # providers cache cloud lookups: never carry them from test to test
     yield home
     _kill_leftover_local_processes(home)
 

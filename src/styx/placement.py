@@ -35,6 +35,11 @@ def provider_factory() -> Callable[[str], CloudProvider]:
     return get
 
 
+def reset_providers() -> None:
+    """Forget the providers made so far (their caches), e.g. after the config changed."""
+    _PROVIDERS.clear()
+
+
 def enabled_clouds_path() -> str:
     return str(styx_home() / "enabled_clouds.json")
 

@@ -140,6 +140,23 @@ class Scheduler:
         template: ProvisionRequest,
         num_nodes: int,
     ) -> ProvisionOutcome:
+        tried: set[str] = set()
+        try:
+            return await self._provision(offers, cluster_name, template, num_nodes, tried)
+        finally:
+            providers = [self.provider_factory(name) for name in sorted(tried)]
+            await asyncio.gather(
+                *(p.release_unused(cluster_name) for p in providers), return_exceptions=True
+            )
+
+    async def _provision(
+        self,
+        offers: list[Offer],
+        cluster_name: str,
+        template: ProvisionRequest,
+        num_nodes: int,
+        tried: set[str],
+    ) -> ProvisionOutcome:
         history: list[FailoverAttempt] = []
         disabled: set[str] = set()
         for offer in offers:
@@ -151,6 +168,7 @@ class Scheduler:
                     break
                 if self.blocks.is_blocked(offer.cloud, offer.region, zone, offer.instance_type):
                     continue
+                tried.add(offer.cloud)
                 try:
                     instances = await self._try(
                         offer, zone, cluster_name, template, num_nodes, history

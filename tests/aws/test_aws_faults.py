@@ -48,6 +48,10 @@ def test_launch_errors_map_and_leak_nothing(
         code, "aws", "us-east-1", "us-east-1b")  # fmt: skip
     assert fault.raised == 1 and provider.stats.retries == 0  # never retried
     assert live_instances(ec2) == []
+    if cls is CapacityError:
+        # Kept for the scheduler's next zone in this region, until the launch settles.
+        assert not no_group(ec2, "fail")
+        run(provider.release_unused("fail"))
     assert no_group(ec2, "fail")  # the group made for the failed launch is gone too
     assert run(provider.get_instance(request.instance_id)) is None
 

@@ -152,5 +152,12 @@ class CloudProvider(ABC):
     async def list_regions(self) -> list[str]:
         """Regions (contexts for Kubernetes, pools for SSH) this provider can place into."""
 
+    async def release_unused(self, cluster_name: str) -> None:  # noqa: B027 - optional hook
+        """Delete what was made for ``cluster_name`` where it has no instance (after failover).
+
+        Called by the scheduler once a launch has settled. A provider may keep such resources
+        (a security group) between the tries of one launch so the next zone reuses them.
+        """
+
     async def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release clients and connections. Safe to call more than once."""

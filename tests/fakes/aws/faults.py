@@ -93,3 +93,65 @@ def ec2_vcpu_quota(quota_code: str, value: float) -> Iterator[None]:
         yield
     finally:
         ServiceQuotasBackend.get_service_quota = original  # type: ignore[method-assign]
+
+
+@contextmanager
+def capacity_missing_in(
+    zones: set[str] = frozenset(),
+    regions: set[str] = frozenset(),
+    code: str = "InsufficientInstanceCapacity",
+) -> Iterator[Fault]:  # type: ignore[assignment]
+    """RunInstances answers ``code`` in these zones (or whole regions), works elsewhere."""
+    original = moto_instances.InstanceBackend.run_instances
+    fault = Fault()
+
+    def faulty(self, image_id, count, user_data, security_group_names, **kwargs):  # type: ignore[no-untyped-def]
+        zone = kwargs.get("placement") or ""
+        if not zone and kwargs.get("subnet_id"):  # launched into a zone's subnet
+            zone = self.get_subnet(kwargs["subnet_id"]).availability_zone
+        if zone in zones or self.region_name in regions:
+            fault.raised += 1
+            raise EC2ClientError(
+                code, MESSAGES.get(code, code).format(type=kwargs.get("instance_type"))
+            )
+        fault.passed += 1
+        return original(self, image_id, count, user_data, security_group_names, **kwargs)
+
+    moto_instances.InstanceBackend.run_instances = faulty  # type: ignore[method-assign]
+    try:
+        yield fault
+    finally:
+        moto_instances.InstanceBackend.run_instances = original  # type: ignore[method-assign]
+
+
+@contextmanager
+def vcpu_quota_by_region(
+    limits: dict[str, float], quota_code: str = "L-1216C47A"
+) -> Iterator[None]:
+    """Per-region on-demand vCPU quota in moto's Service Quotas (regions not named: no data)."""
+    from moto.servicequotas.models import ServiceQuotasBackend
+
+    original = ServiceQuotasBackend.get_service_quota
+    wanted = quota_code
+
+    def with_ec2(self, service_code, quota_code):  # type: ignore[no-untyped-def]
+        code = quota_code
+        if service_code == "ec2" and code == wanted and self.region_name in limits:
+            return {
+                "ServiceCode": "ec2",
+                "ServiceName": "Amazon Elastic Compute Cloud (Amazon EC2)",
+                "QuotaArn": f"arn:aws:servicequotas:{self.region_name}::ec2/{code}",
+                "QuotaCode": code,
+                "QuotaName": "Running On-Demand Standard instances",
+                "Value": limits[self.region_name],
+                "Unit": "None",
+                "Adjustable": True,
+                "GlobalQuota": False,
+            }
+        return original(self, service_code, quota_code)
+
+    ServiceQuotasBackend.get_service_quota = with_ec2  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        ServiceQuotasBackend.get_service_quota = original  # type: ignore[method-assign]

@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 
 from styx.config import owner_id, styx_home
-from styx.errors import CredentialsError, InstanceNotFoundError, ProviderError
+from styx.errors import CapacityError, CredentialsError, InstanceNotFoundError, ProviderError
 from styx.keys import ensure_ssh_key
 from styx.providers.aws.api import Api, ApiStats
 from styx.providers.aws.catalog import Catalog
@@ -57,6 +57,7 @@ class AWSProvider(CloudProvider):
         self.network = Network(self.api, self.settings)
         self.catalog = Catalog(self.api)
         self._region_of: dict[str, str] = {}  # Styx id -> region, learned from calls
+        self._unused_groups: dict[str, set[str]] = {}  # cluster -> regions of kept groups
 
     @property
     def stats(self) -> ApiStats:
@@ -168,8 +169,15 @@ class AWSProvider(CloudProvider):
             key = "Arn" if profile.startswith("arn:") else "Name"
             params["IamInstanceProfile"] = {key: profile}
         self._remember_region(region)
+        for rank in range(count):  # a later get/terminate of these ids asks this region only
+            self._region_of[request.for_rank(request.node_rank + rank).instance_id] = region
         try:
             answer = await self.api.call("ec2", region, "run_instances", zone=subnet.zone, **params)
+        except CapacityError:
+            # The next try is most likely another zone of this region: keep the group for it;
+            # release_unused() deletes it if the cluster ends up elsewhere.
+            self._unused_groups.setdefault(request.cluster_name, set()).add(region)
+            raise
         except ProviderError:
             await self._cleanup_after_failed_launch(region, request.cluster_name)
             raise
@@ -181,6 +189,10 @@ class AWSProvider(CloudProvider):
         for inst in instances:
             self._region_of[inst.id] = region
         return instances
+
+    async def release_unused(self, cluster_name: str) -> None:
+        for region in sorted(self._unused_groups.pop(cluster_name, set())):
+            await self._cleanup_after_failed_launch(region, cluster_name)
 
     async def _cleanup_after_failed_launch(self, region: str, cluster: str) -> None:
         """A launch that failed leaves no group behind if the cluster has nothing else here."""
@@ -239,10 +251,7 @@ class AWSProvider(CloudProvider):
         regions = [known] if known else self.regions_in_use()
         results = await asyncio.gather(*(self._find(r, [instance_id]) for r in regions))
         matches = [i for found in results for i in found]
-        if not matches and known:  # the cached region was wrong (never, unless moved)
-            self._region_of.pop(instance_id, None)
-            return await self.get_instance(instance_id)
-        if not matches:
+        if not matches:  # the known region is where it was launched: instances never move
             return None
         # A live one wins over a terminated one that reused the id (cannot happen via Styx).
         best = max(matches, key=lambda i: (i.state.is_alive, i.launched_at or 0))

@@ -1,0 +1,32 @@
+"""A launch's provisioning phase, run as a child process that the crash-matrix test kills.
+
+python -m tests.aws.crash_launch CLUSTER NUM_NODES
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from styx.sdk import LaunchOptions, _provision_cluster
+from styx.state import open_store
+from styx.task import Task
+
+
+def main() -> None:
+    cluster, nodes = sys.argv[1], int(sys.argv[2])
+    task = Task.from_yaml(
+        {
+            "num_nodes": nodes,
+            "run": "true",
+            "resources": {"infra": "aws/us-east-1", "instance_type": "m5.large"},
+        }
+    )
+    store = open_store()
+    with store.cluster_lock(cluster):
+        asyncio.run(_provision_cluster(store, task, cluster, LaunchOptions(), print))
+    print("PROVISIONED", flush=True)
+
+
+if __name__ == "__main__":
+    main()
