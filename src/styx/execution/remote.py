@@ -17,6 +17,7 @@ Design:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from pathlib import Path
@@ -108,6 +109,8 @@ def worker_spec(
             f"UserKnownHostsFile={HEAD_KNOWN_HOSTS}",
             "-o",
             f"HostKeyAlias=styx-{inst.id}",
+            "-o",
+            "LogLevel=ERROR",  # no "Permanently added" lines in the job's output
         ],
     }
 
@@ -164,5 +167,9 @@ async def remote_agent_python(record: ClusterRecord, head_runner: CommandRunner)
     from styx.runtime.wheel import ensure_wheel
 
     nodes = _NODES.get(record.name, [])
+    # Pin every worker's host key on the client first, so the head's known_hosts carries it.
+    keys = StoreHostKeys()
+    unpinned = [n.runner for n in nodes[1:] if not keys.get(n.instance.id)]
+    await asyncio.gather(*(r.connection() for r in unpinned if isinstance(r, SSHCommandRunner)))
     files = head_files(record, nodes) if nodes else HeadFiles()
     return await ensure_runtime(head_runner, ensure_wheel(), files)
