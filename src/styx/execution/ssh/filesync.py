@@ -56,6 +56,9 @@ def known_hosts_file(runner: SSHCommandRunner) -> str | None:
 
 
 async def can_rsync(runner: SSHCommandRunner) -> bool:
+    forced = os.environ.get("STYX_SSH_SYNC", "auto")  # auto | rsync | sftp
+    if forced == "sftp":
+        return False
     if shutil.which("rsync") is None or shutil.which("ssh") is None:
         return False
     if runner.target.password and not runner.target.key_path:
