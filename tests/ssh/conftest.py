@@ -35,11 +35,17 @@ def clean_nodes(sshd_nodes: FakeCluster) -> Iterator[FakeCluster]:
 
 
 def _wipe(home: Path) -> None:
-    from styx.providers.ssh.hostops import CLEANUP
-
     import subprocess
 
-    subprocess.run(["bash", "--noprofile", "--norc", "-s"], input=CLEANUP.encode(), env={**os.environ, "HOME": str(home)}, cwd=home, check=False)
+    from styx.providers.ssh.hostops import CLEANUP
+
+    subprocess.run(
+        ["bash", "--noprofile", "--norc", "-s"],
+        input=CLEANUP.encode(),
+        env={**os.environ, "HOME": str(home)},
+        cwd=home,
+        check=False,
+    )
     for child in home.iterdir():
         if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child, ignore_errors=True)

@@ -19,10 +19,29 @@ from tests.fakes.sshd.nodes import FakeCluster
 def _ssh(cluster: FakeCluster, port: int, cmd: str) -> str:
     """An independent client (the OpenSSH CLI) to look at a host."""
     out = subprocess.run(
-        ["ssh", "-F", "/dev/null", "-i", str(cluster.client_key), "-o", "BatchMode=yes",
-         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-         "-o", "LogLevel=ERROR", "-p", str(port), "root@127.0.0.1", cmd],
-        capture_output=True, text=True, timeout=30, check=True,
+        [
+            "ssh",
+            "-F",
+            "/dev/null",
+            "-i",
+            str(cluster.client_key),
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-p",
+            str(port),
+            "root@127.0.0.1",
+            cmd,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     )
     return out.stdout
 
@@ -46,7 +65,9 @@ class TestSSHContract(ProviderContract):
         itype = _type_name(provider)
 
         def make(cluster: str, **overrides: object) -> ProvisionRequest:
-            return ProvisionRequest(cluster_name=cluster, instance_type=itype, region="testpool", **overrides)  # type: ignore[arg-type]
+            return ProvisionRequest(
+                cluster_name=cluster, instance_type=itype, region="testpool", **overrides
+            )  # type: ignore[arg-type]
 
         return make
 

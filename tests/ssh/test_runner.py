@@ -77,7 +77,11 @@ def test_put_folder_incremental_with_ignores(
     async def go() -> None:
         runner = _runner(clean_nodes, 1)
         await runner.put(src, "~/sky_workdir")
-        got = sorted(p.relative_to(home / "sky_workdir").as_posix() for p in (home / "sky_workdir").rglob("*") if p.is_file())
+        got = sorted(
+            p.relative_to(home / "sky_workdir").as_posix()
+            for p in (home / "sky_workdir").rglob("*")
+            if p.is_file()
+        )
         assert got == [".gitignore", "keep.log", "main.py", "pkg/mod.py"]
         # incremental: change one file, delete one; a stray remote file goes away too
         (src / "main.py").write_text("print(2)\n")
@@ -109,7 +113,11 @@ def test_host_key_pinned_and_change_is_clear_error(clean_nodes: FakeCluster) -> 
         # the same instance id now answered by another host (key): refused, not retried
         node2 = clean_nodes.nodes[1]
         target = SSHTarget(
-            "127.0.0.1", node2.port, "root", str(clean_nodes.client_key), instance_id="i0",
+            "127.0.0.1",
+            node2.port,
+            "root",
+            str(clean_nodes.client_key),
+            instance_id="i0",
             connect_timeout_s=30,
         )
         start = time.monotonic()
@@ -123,7 +131,7 @@ def test_host_key_pinned_and_change_is_clear_error(clean_nodes: FakeCluster) -> 
 def test_connect_timeout_is_bounded() -> None:
     target = SSHTarget("127.0.0.1", free_port(), "root", None, connect_timeout_s=1.5)
     start = time.monotonic()
-    with pytest.raises(ClusterError, match="cannot connect over SSH within 1.5s"):
+    with pytest.raises(ClusterError, match=r"cannot connect over SSH within 1\.5s"):
         asyncio.run(SSHCommandRunner(target).run("true"))
     assert time.monotonic() - start < 8
 

@@ -55,10 +55,7 @@ def _credentials(record: ClusterRecord, inst: Instance) -> tuple[str | None, str
 
 def client_target(record: ClusterRecord, inst: Instance, cfg: dict[str, Any]) -> SSHTarget:
     key, password = _credentials(record, inst)
-    if cfg.get("use_internal_ips"):
-        host = inst.private_ip or inst.public_ip
-    else:
-        host = inst.ip
+    host = (inst.private_ip or inst.public_ip) if cfg.get("use_internal_ips") else inst.ip
     if not host:
         from styx.errors import ClusterError
 

@@ -53,12 +53,14 @@ W="$R/{wheel}"
 PY=$(command -v python3 || command -v python || true)
 if [ -z "$PY" ]; then echo "no python3 on this node: install Python 3.11+" >&2; exit 40; fi
 rm -rf "$R/venv"
-if "$PY" -m venv "$R/venv" >/dev/null 2>&1 && "$R/venv/bin/python" -m pip --version >/dev/null 2>&1; then
+if "$PY" -m venv "$R/venv" >/dev/null 2>&1 \
+   && "$R/venv/bin/python" -m pip --version >/dev/null 2>&1; then
   "$R/venv/bin/python" -m pip install -q --no-deps --no-index --no-cache-dir "$W"
 else
   rm -rf "$R/venv"
   "$PY" -m venv --without-pip "$R/venv"
-  "$R/venv/bin/python" -c "import sys,sysconfig,zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sysconfig.get_paths()['purelib'])" "$W"
+  "$R/venv/bin/python" -c "import sys,sysconfig,zipfile
+zipfile.ZipFile(sys.argv[1]).extractall(sysconfig.get_paths()['purelib'])" "$W"
 fi
 "$R/venv/bin/python" -c "import styx.agent" >/dev/null
 rm -f "$W"
@@ -68,13 +70,17 @@ echo {tag} > "$R/installed"
 
 async def ensure_runtime(head: CommandRunner, wheel: RuntimeWheel, files: HeadFiles) -> str:
     """Make the head's runtime match ``wheel``; return the shell-quoted venv Python path."""
-    out = await head.check_output("exec bash --noprofile --norc -s", stdin=prepare_script(files).encode())
+    out = await head.check_output(
+        "exec bash --noprofile --norc -s", stdin=prepare_script(files).encode()
+    )
     if out.strip().splitlines()[-1:] == [wheel.tag]:
         return VENV_PYTHON
     await head.put(wheel.path, f"{RUNTIME_DIR}/{wheel.path.name}")
     lines: list[str] = []
     script = INSTALL.format(wheel=wheel.path.name, tag=shlex.quote(wheel.tag))
-    code = await head.run("exec bash --noprofile --norc -s", on_output=lines.append, stdin=script.encode())
+    code = await head.run(
+        "exec bash --noprofile --norc -s", on_output=lines.append, stdin=script.encode()
+    )
     if code != 0:
         tail = " | ".join("".join(lines).strip().splitlines()[-3:]) or "no output"
         raise ClusterError(

@@ -60,7 +60,9 @@ class FakeCluster:
                     node.process.kill()
                     node.process.wait()
 
-    def write_pools(self, styx_home: Path, pool: str = "testpool", **host_overrides: object) -> Path:
+    def write_pools(
+        self, styx_home: Path, pool: str = "testpool", **host_overrides: object
+    ) -> Path:
         """``$STYX_HOME/ssh_node_pools.yaml`` listing every node of this fake cluster."""
         import yaml
 
@@ -79,9 +81,7 @@ def _write_node(root: Path, name: str, port: int, authorized: Path) -> FakeNode:
     node = FakeNode(name, port, root / name)
     node.home.mkdir(parents=True)
     key = node.dir / "host_ed25519_key"
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True
-    )
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     path = f"{_node_python_bin()}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     entry = node.dir / "entry.sh"
     entry.write_text(

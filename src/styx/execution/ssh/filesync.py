@@ -66,7 +66,9 @@ async def can_rsync(runner: SSHCommandRunner) -> bool:
     return await runner.has_remote_rsync()
 
 
-async def sync_path(runner: SSHCommandRunner, local: Path, remote: str, excludes: list[str]) -> None:
+async def sync_path(
+    runner: SSHCommandRunner, local: Path, remote: str, excludes: list[str]
+) -> None:
     from styx.execution.ssh.runner import remote_path
 
     dest = remote_path(remote)

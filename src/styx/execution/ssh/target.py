@@ -58,7 +58,9 @@ def substitute(template: str, host: str, port: int, user: str | None) -> str:
         ch = template[i]
         if ch == "%" and i + 1 < len(template):
             token = template[i + 1]
-            out.append({"h": host, "p": str(port), "r": user or "", "%": "%"}.get(token, ch + token))
+            out.append(
+                {"h": host, "p": str(port), "r": user or "", "%": "%"}.get(token, ch + token)
+            )
             i += 2
             continue
         out.append(ch)
@@ -159,7 +161,7 @@ async def connect(target: SSHTarget, host_keys: HostKeys | None) -> asyncssh.SSH
                 "launch again, otherwise someone may be intercepting the connection",
                 node=target.label,
             ) from exc
-        except (OSError, asyncssh.Error, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, OSError, asyncssh.Error, ValueError) as exc:
             last = exc
         if time.monotonic() + delay > deadline:
             detail = f"{type(last).__name__}: {last}" if last else "timed out"

@@ -27,7 +27,7 @@ V="$HOME/.styx/runtime/venv/bin/python"
 for d in /proc/[0-9]*; do
   pid=${d#/proc/}
   [ "$pid" = "$$" ] || [ "$pid" = "$PPID" ] && continue
-  c=$(tr '\0' ' ' < "$d/cmdline" 2>/dev/null) || continue
+  c=$(tr '\0' ' ' 2>/dev/null < "$d/cmdline") || continue
   case "$c" in "$V "*) kill -TERM "$pid" 2>/dev/null ;; esac
 done
 rm -rf "$HOME/.styx_runtime" "$HOME/sky_workdir" "$HOME/.styx_pids" "$HOME/.styx/runtime" \

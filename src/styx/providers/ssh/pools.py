@@ -1,12 +1,12 @@
 """``$STYX_HOME/ssh_node_pools.yaml`` (SkyPilot's layout)::
 
-    mypool:
-      user: ubuntu
-      identity_file: ~/.ssh/id_ed25519
-      password: optional
-      hosts:
-        - 10.0.0.5
-        - {ip: 10.0.0.6, port: 2222, user: admin, identity_file: ..., password: ...}
+mypool:
+  user: ubuntu
+  identity_file: ~/.ssh/id_ed25519
+  password: optional
+  hosts:
+    - 10.0.0.5
+    - {ip: 10.0.0.6, port: 2222, user: admin, identity_file: ..., password: ...}
 """
 
 from __future__ import annotations

@@ -51,9 +51,14 @@ def _translate(exc: BaseException, host: PoolHost) -> ProviderError:
     if isinstance(exc, ProviderError):
         return exc
     if isinstance(exc, ClusterError) and "host key changed" in str(exc):
-        return InvalidRequestError(str(exc), provider="ssh", region=host.pool, native_code="HostKeyChanged")
+        return InvalidRequestError(
+            str(exc), provider="ssh", region=host.pool, native_code="HostKeyChanged"
+        )
     return TransientError(
-        f"{host.ip}:{host.port}: {exc}", provider="ssh", region=host.pool, native_code="SSHUnreachable"
+        f"{host.ip}:{host.port}: {exc}",
+        provider="ssh",
+        region=host.pool,
+        native_code="SSHUnreachable",
     )
 
 
@@ -113,7 +118,8 @@ class SSHProvider(CloudProvider):
             password=host.password,
             proxy_command=cfg.get("ssh_proxy_command"),
             jump_host=cfg.get("ssh_jump_host"),
-            connect_timeout_s=timeout or float(cfg.get("ssh_probe_timeout", PROBE_CONNECT_TIMEOUT_S)),
+            connect_timeout_s=timeout
+            or float(cfg.get("ssh_probe_timeout", PROBE_CONNECT_TIMEOUT_S)),
             label=host.ip,
         )
 
@@ -136,7 +142,7 @@ class SSHProvider(CloudProvider):
         cached = cache.get(host.host_id)
         if cached is not None:
             return cached
-        code, out = await self._run(host, PROBE)
+        _code, out = await self._run(host, PROBE)
         try:
             shape = parse_probe(out)
         except ValueError as exc:
@@ -146,7 +152,9 @@ class SSHProvider(CloudProvider):
 
     async def _shapes(self, hosts: list[PoolHost]) -> dict[str, HostShape]:
         results = await asyncio.gather(*(self.shape(h) for h in hosts), return_exceptions=True)
-        return {h.host_id: r for h, r in zip(hosts, results, strict=True) if isinstance(r, HostShape)}
+        return {
+            h.host_id: r for h, r in zip(hosts, results, strict=True) if isinstance(r, HostShape)
+        }
 
     # ---- inventory ---------------------------------------------------------------------------
 
@@ -211,7 +219,9 @@ class SSHProvider(CloudProvider):
             )
         return next(iter(pools))
 
-    def _to_instance(self, claim: Claim, state: InstanceState, reason: str | None = None) -> Instance:
+    def _to_instance(
+        self, claim: Claim, state: InstanceState, reason: str | None = None
+    ) -> Instance:
         host = self._hosts().get(claim.host_id)
         return Instance(
             id=InstanceId(claim.instance_id),
@@ -237,7 +247,11 @@ class SSHProvider(CloudProvider):
         pool = self._pool_for(request)
         hosts = self.pools()[pool]
         shapes = await self._shapes(hosts)
-        matching = [h for h in hosts if h.host_id in shapes and shapes[h.host_id].type_name == request.instance_type]
+        matching = [
+            h
+            for h in hosts
+            if h.host_id in shapes and shapes[h.host_id].type_name == request.instance_type
+        ]
         with self.claims.locked() as claims:
             if request.instance_id in claims:
                 return self._to_instance(claims[request.instance_id], InstanceState.RUNNING)
@@ -263,7 +277,9 @@ class SSHProvider(CloudProvider):
             )
             claims[claim.instance_id] = claim
         try:
-            code, out = await self._run(host, hostops.marker_command(claim.instance_id, claim.cluster_name))
+            code, out = await self._run(
+                host, hostops.marker_command(claim.instance_id, claim.cluster_name)
+            )
             if code != 0:
                 raise TransientError(
                     f"{host.ip}:{host.port}: cannot write the claim marker: {out.strip()[-200:]}",
