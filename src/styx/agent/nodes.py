@@ -112,7 +112,7 @@ def ssh_base_command(node: NodeSpec) -> list[str]:
         cmd += ["-i", _expand(node.key_path), "-o", "IdentitiesOnly=yes"]
     if node.proxy_command:
         cmd += ["-o", f"ProxyCommand={node.proxy_command}"]
-    cmd += [_expand_option(o) for o in node.extra_ssh_options]
+    cmd += _control_options_fit([_expand_option(o) for o in node.extra_ssh_options], node)
     target = f"{node.user}@{node.host or node.ip}" if node.user else (node.host or node.ip)
     return [*cmd, target]
 
@@ -126,6 +126,33 @@ def _expand(path: str) -> str:
 def _expand_option(option: str) -> str:
     key, sep, value = option.partition("=")
     return f"{key}={_expand(value)}" if sep and value.startswith("~") else option
+
+
+SOCKET_PATH_MAX = 100  # sun_path is 108 bytes; ssh adds a ".XXXXXXXXXXXXXXXX" temp suffix
+
+
+def _control_options_fit(options: list[str], node: NodeSpec) -> list[str]:
+    """Drop ControlMaster options when the socket path would be too long for a Unix socket
+    (a deep $HOME): a plain connection per command still works, only slower."""
+    for opt in options:
+        if opt.startswith("ControlPath="):
+            path = opt.split("=", 1)[1]
+            for token, value in (("%r", node.user or ""), ("%h", node.host or node.ip)):
+                path = path.replace(token, value)
+            path = path.replace("%p", str(node.port))
+            if len(path) + 17 <= SOCKET_PATH_MAX:
+                return options
+            break
+    else:
+        return options
+    out: list[str] = []
+    for opt in options:
+        if opt.split("=", 1)[0] in ("ControlMaster", "ControlPath", "ControlPersist"):
+            if out and out[-1] == "-o":
+                out.pop()
+            continue
+        out.append(opt)
+    return out
 
 
 def _launch_ssh(

@@ -33,6 +33,7 @@ from styx.state.store import ClusterRecord
 
 HEAD_KEYS_DIR = "~/.styx/keys"
 HEAD_KNOWN_HOSTS = "~/.styx/known_hosts"
+HEAD_CONTROL_DIR = "~/.styx/cm"  # OpenSSH ControlMaster sockets on the head
 NODE_MAP = "~/.styx/node_map.json"  # read by the SSH pool provider on the head (autostop down)
 
 _NODES: dict[str, list[NodeAccess]] = {}
@@ -108,6 +109,13 @@ def worker_spec(
             f"HostKeyAlias=styx-{inst.id}",
             "-o",
             "LogLevel=ERROR",  # no "Permanently added" lines in the job's output
+            # One master connection per worker, reused by every job's launch and kill.
+            "-o",
+            "ControlMaster=auto",
+            "-o",
+            f"ControlPath={HEAD_CONTROL_DIR}/%r@%h:%p",
+            "-o",
+            "ControlPersist=120",
         ],
     }
 
@@ -153,6 +161,7 @@ def head_files(record: ClusterRecord, nodes: list[NodeAccess]) -> Any:
         node_map[node.instance.id] = node.agent_spec
     if lines:
         files.add(HEAD_KNOWN_HOSTS, "\n".join(lines), 0o644)
+    files.folders.append(HEAD_CONTROL_DIR)
     if record.provider == "ssh":
         files.add(NODE_MAP, json.dumps({"cluster": record.name, "nodes": node_map}))
     return files

@@ -24,6 +24,7 @@ class HeadFiles:
     """Small files written on the head at every connect (cheap: they ride on one command)."""
 
     files: dict[str, tuple[str, int]] = field(default_factory=dict)  # path -> (text, mode)
+    folders: list[str] = field(default_factory=list)  # made 0700
 
     def add(self, path: str, text: str, mode: int = 0o600) -> None:
         self.files[path] = (text, mode)
@@ -43,6 +44,9 @@ def _heredoc(path: str, text: str, mode: int) -> str:
 
 def prepare_script(files: HeadFiles) -> str:
     body = "".join(_heredoc(p, t, m) for p, (t, m) in files.files.items())
+    for folder in files.folders:
+        target = folder.replace("~/", "$HOME/", 1) if folder.startswith("~/") else folder
+        body += f'mkdir -p -m 700 "{target}"\n'
     return f"{body}cat {RUNTIME_DIR}/installed 2>/dev/null || true\n"
 
 

@@ -23,6 +23,9 @@ for f in "$HOME"/.styx_pids/* "$HOME"/.styx_runtime/jobs/*/*.pid; do
   [ -f "$f" ] || continue
   p=$(cat "$f" 2>/dev/null) && [ -n "$p" ] && kill -TERM -- "-$p" 2>/dev/null
 done
+for s in "$HOME"/.styx/cm/*; do
+  [ -S "$s" ] && ssh -o ControlPath="$s" -O exit styx-node >/dev/null 2>&1
+done
 V="$HOME/.styx/runtime/venv/bin/python"
 for d in /proc/[0-9]*; do
   pid=${d#/proc/}
@@ -31,7 +34,8 @@ for d in /proc/[0-9]*; do
   case "$c" in "$V "*) kill -TERM "$pid" 2>/dev/null ;; esac
 done
 rm -rf "$HOME/.styx_runtime" "$HOME/sky_workdir" "$HOME/.styx_pids" "$HOME/.styx/runtime" \
-  "$HOME/.styx/keys" "$HOME/.styx/known_hosts" "$HOME/.styx/node_map.json" "$HOME/.styx/node.json"
+  "$HOME/.styx/keys" "$HOME/.styx/known_hosts" "$HOME/.styx/cm" "$HOME/.styx/node_map.json" \
+  "$HOME/.styx/node.json"
 rmdir "$HOME/.styx" 2>/dev/null
 true
 """
