@@ -68,6 +68,7 @@ def _launch_local(
     node: NodeSpec, command: str, env: dict[str, str], workdir: str | None
 ) -> subprocess.Popen[bytes]:
     assert node.home, "a local node needs its home folder"
+    home = os.path.expanduser(node.home)  # "~": the head running its own rank of a remote cluster
     full_env = dict(os.environ)
     real_home = full_env.get("HOME", "")
     # The sandbox is the node's home; keep pyenv-style shims working, which find their root
@@ -75,7 +76,7 @@ def _launch_local(
     if "PYENV_ROOT" not in full_env and real_home and Path(real_home, ".pyenv").is_dir():
         full_env["PYENV_ROOT"] = str(Path(real_home, ".pyenv"))
     full_env.update(env)
-    full_env["HOME"] = node.home
+    full_env["HOME"] = home
     if node.instance_id:
         full_env[LOCAL_MARKER] = node.instance_id
     if node.gpu_ids:
@@ -83,7 +84,7 @@ def _launch_local(
     script = _node_script(command, {}, workdir)
     return subprocess.Popen(
         ["bash", "--noprofile", "--norc", "-c", script],
-        cwd=node.home,
+        cwd=home,
         env=full_env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -108,12 +109,50 @@ def ssh_base_command(node: NodeSpec) -> list[str]:
         str(node.port),
     ]
     if node.key_path:
-        cmd += ["-i", node.key_path, "-o", "IdentitiesOnly=yes"]
+        cmd += ["-i", _expand(node.key_path), "-o", "IdentitiesOnly=yes"]
     if node.proxy_command:
         cmd += ["-o", f"ProxyCommand={node.proxy_command}"]
-    cmd += list(node.extra_ssh_options)
+    cmd += _control_options_fit([_expand_option(o) for o in node.extra_ssh_options], node)
     target = f"{node.user}@{node.host or node.ip}" if node.user else (node.host or node.ip)
     return [*cmd, target]
+
+
+def _expand(path: str) -> str:
+    # OpenSSH expands "~" with the passwd entry's home; the agent means $HOME (they differ when a
+    # node's HOME is set by its login wrapper), so expand here.
+    return os.path.expanduser(path)
+
+
+def _expand_option(option: str) -> str:
+    key, sep, value = option.partition("=")
+    return f"{key}={_expand(value)}" if sep and value.startswith("~") else option
+
+
+SOCKET_PATH_MAX = 100  # sun_path is 108 bytes; ssh adds a ".XXXXXXXXXXXXXXXX" temp suffix
+
+
+def _control_options_fit(options: list[str], node: NodeSpec) -> list[str]:
+    """Drop ControlMaster options when the socket path would be too long for a Unix socket
+    (a deep $HOME): a plain connection per command still works, only slower."""
+    for opt in options:
+        if opt.startswith("ControlPath="):
+            path = opt.split("=", 1)[1]
+            for token, value in (("%r", node.user or ""), ("%h", node.host or node.ip)):
+                path = path.replace(token, value)
+            path = path.replace("%p", str(node.port))
+            if len(path) + 17 <= SOCKET_PATH_MAX:
+                return options
+            break
+    else:
+        return options
+    out: list[str] = []
+    for opt in options:
+        if opt.split("=", 1)[0] in ("ControlMaster", "ControlPath", "ControlPersist"):
+            if out and out[-1] == "-o":
+                out.pop()
+            continue
+        out.append(opt)
+    return out
 
 
 def _launch_ssh(
@@ -126,7 +165,9 @@ def _launch_ssh(
         f"mkdir -p ~/.styx_pids; echo $$ > {remote_pid}; "
         f"exec bash --noprofile --norc -c {shlex.quote(script)}"
     )
-    remote = f"setsid bash --noprofile --norc -c {shlex.quote(wrapper)}"
+    # setsid -w: when the login shell leads its process group setsid forks, and without -w the
+    # session would end at once with status 0 instead of the job's exit code.
+    remote = f"setsid -w bash --noprofile --norc -c {shlex.quote(wrapper)}"
     return subprocess.Popen(
         [*ssh_base_command(node), remote],
         stdin=subprocess.DEVNULL,

@@ -20,7 +20,9 @@ class ProviderEntry:
 
 PROVIDERS: dict[str, ProviderEntry] = {
     "local": ProviderEntry("styx.providers.local.provider", "LocalProvider", None),
-    "ssh": ProviderEntry("styx.providers.ssh.provider", "SSHProvider", None, ("asyncssh",)),
+    # asyncssh is a core dependency, and the head node's agent (no asyncssh there) must be able
+    # to create this provider to release pool hosts on autostop.
+    "ssh": ProviderEntry("styx.providers.ssh.provider", "SSHProvider", None),
     "aws": ProviderEntry("styx.providers.aws.provider", "AWSProvider", "aws", ("boto3",)),
     "gcp": ProviderEntry(
         "styx.providers.gcp.provider", "GCPProvider", "gcp", ("google.cloud.compute_v1",)

@@ -1,0 +1,118 @@
+"""``SSHCommandRunner``: one reused SSH connection per node, a channel per command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from styx.errors import ClusterError
+from styx.execution.runner import CommandRunner, OutputCallback
+from styx.execution.ssh.target import HostKeys, SSHTarget, connect
+
+if TYPE_CHECKING:
+    import asyncssh
+
+
+def remote_path(path: str) -> str:
+    """``~/x`` -> ``x``: SSH commands and SFTP both start in the login folder (the home)."""
+    if path == "~":
+        return "."
+    if path.startswith("~/"):
+        return path[2:] or "."
+    return path
+
+
+# Client settings the node's agent honours too (e.g. the autostop check interval in tests).
+FORWARDED_ENV = ("STYX_AUTOSTOP_CHECK_S",)
+
+
+def wrap_command(cmd: str, env: dict[str, str] | None, cwd: str | None) -> str:
+    """A command line for the remote login shell: bash without rc files, env exported.
+
+    Environment goes into the script (sshd drops most client-sent variables unless AcceptEnv).
+    """
+    full = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+    full.update(env or {})
+    parts = [f"export {k}={shlex.quote(v)}" for k, v in full.items()]
+    if cwd:
+        parts.append(f"cd {shlex.quote(remote_path(cwd))}")
+    parts.append(cmd)
+    script = "\n".join(parts)
+    return f"exec bash --noprofile --norc -c {shlex.quote(script)}"
+
+
+class SSHCommandRunner(CommandRunner):
+    def __init__(
+        self, target: SSHTarget, host_keys: HostKeys | None = None, label: str | None = None
+    ) -> None:
+        self.target = target
+        self.host_keys = host_keys
+        self.label = label or target.label
+        self._conn: asyncssh.SSHClientConnection | None = None
+        self._lock = asyncio.Lock()
+        self._remote_rsync: bool | None = None
+
+    async def connection(self) -> asyncssh.SSHClientConnection:
+        """The node's connection, opened on first use (retrying while the node boots)."""
+        async with self._lock:
+            if self._conn is None:
+                self._conn = await connect(self.target, self.host_keys)
+            return self._conn
+
+    async def run(
+        self,
+        cmd: str,
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+        on_output: OutputCallback | None = None,
+        stdin: bytes | None = None,
+    ) -> int:
+        import asyncssh
+
+        conn = await self.connection()
+        try:
+            proc = await conn.create_process(
+                wrap_command(cmd, env, cwd), stderr=asyncssh.STDOUT, encoding=None
+            )
+            if stdin:
+                proc.stdin.write(stdin)
+            proc.stdin.write_eof()
+            while True:
+                line = await proc.stdout.readline()
+                if not line:
+                    break
+                if on_output is not None:
+                    on_output(line.decode("utf-8", errors="replace"))
+            result = await proc.wait()
+        except (asyncssh.Error, OSError) as exc:
+            raise ClusterError(
+                f"{self.target.describe()}: SSH connection failed while running "
+                f"'{cmd[:60]}': {exc}",
+                node=self.label,
+            ) from exc
+        if result.exit_status is not None and result.exit_status >= 0:
+            return int(result.exit_status)
+        return 255  # killed by a signal or the channel closed without a status, as ssh reports
+
+    async def has_remote_rsync(self) -> bool:
+        if self._remote_rsync is None:
+            self._remote_rsync = await self.run("command -v rsync >/dev/null 2>&1") == 0
+        return self._remote_rsync
+
+    async def put(self, local: Path, remote: str, excludes: Sequence[str] = ()) -> None:
+        from styx.execution.ssh.filesync import sync_path
+
+        await sync_path(self, local, remote, list(excludes))
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+            try:
+                await asyncio.wait_for(conn.wait_closed(), 5)
+            except (TimeoutError, OSError):
+                pass

@@ -1,0 +1,1 @@
+"""SSH node pools: machines you already have, listed in $STYX_HOME/ssh_node_pools.yaml."""

@@ -1,0 +1,1 @@
+"""The Styx runtime on a node: a wheel of this very client, installed in an isolated venv."""

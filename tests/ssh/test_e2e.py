@@ -1,0 +1,203 @@
+"""End to end through the CLI on an SSH pool of real sshd nodes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.fakes.sshd.nodes import FakeCluster
+
+REPO = Path(__file__).resolve().parent.parent.parent
+MAP_PROXY = REPO / "tests" / "fakes" / "sshd" / "map_proxy.py"
+
+
+def styx(
+    home: Path, *args: str, timeout: float = 120, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env["STYX_HOME"] = str(home)
+    env["STYX_AUTOSTOP_CHECK_S"] = "0.5"
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), str(REPO), env.get("PYTHONPATH", "")])
+    proc = subprocess.run(
+        [sys.executable, "-m", "styx.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"styx {' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc
+
+
+def _styx_procs(home: Path) -> list[str]:
+    """Processes whose command line mentions the node's home (jobs, agents), sshd excluded."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            env = Path(f"/proc/{entry}/environ").read_bytes()
+        except OSError:
+            continue
+        if "sshd" in cmd:
+            continue
+        if str(home) in cmd or f"HOME={home}".encode() in env.split(b"\0"):
+            out.append(cmd)
+    return out
+
+
+def _leftovers(cluster: FakeCluster) -> dict[str, list[str]]:
+    return {
+        n.name: sorted(p.name for p in n.home.iterdir()) + _styx_procs(n.home)
+        for n in cluster.nodes
+        if any(n.home.iterdir()) or _styx_procs(n.home)
+    }
+
+
+def test_two_node_job_exec_queue_logs_cancel_failure_down(
+    pool: FakeCluster, styx_home: Path, tmp_path: Path
+) -> None:
+    wd = tmp_path / "wd"
+    wd.mkdir()
+    (wd / "hello.txt").write_text("from workdir\n")
+    (wd / "secret.tmp").write_text("no\n")
+    (wd / ".styxignore").write_text("*.tmp\n")
+    task = tmp_path / "task.yaml"
+    task.write_text(
+        "num_nodes: 2\n"
+        "resources: {infra: ssh/testpool}\n"
+        f"workdir: {wd}\n"
+        "setup: echo setup-ran-$STYX_NODE_RANK\n"
+        "run: |\n"
+        "  echo rank=$SKYPILOT_NODE_RANK ips=$(echo $STYX_NODE_IPS | tr ' ' ,) $(cat hello.txt)\n"
+        "  ls\n"
+    )
+    out = styx(styx_home, "launch", "-y", "-c", "c1", str(task))
+    lines = out.stdout.splitlines()
+    assert "(head, 127.0.0.1) rank=0 ips=127.0.0.1,127.0.0.1 from workdir" in lines
+    assert "(worker1, 127.0.0.1) rank=1 ips=127.0.0.1,127.0.0.1 from workdir" in lines
+    assert not any("secret.tmp" in ln for ln in lines)  # .styxignore honoured
+    assert "(head, 127.0.0.1) setup-ran-0" in lines and "(worker1, 127.0.0.1) setup-ran-1" in lines
+    used = [n.home for n in pool.nodes if (n.home / "sky_workdir" / "hello.txt").exists()]
+    assert len(used) == 2  # the workdir reached both nodes
+    assert (used[0] / ".styx" / "runtime" / "venv" / "bin" / "python").exists()
+
+    # exec goes straight to the agent; the runtime is not reinstalled (same tag)
+    installed = (used[0] / ".styx" / "runtime" / "installed").stat().st_mtime
+    out = styx(styx_home, "exec", "c1", "echo exec-$STYX_NODE_RANK")
+    assert "(head, 127.0.0.1) exec-0" in out.stdout and "(worker1, 127.0.0.1) exec-1" in out.stdout
+    assert (used[0] / ".styx" / "runtime" / "installed").stat().st_mtime == installed
+
+    # a failing node fails the job, naming the node and its exit code
+    out = styx(styx_home, "exec", "c1", "[ $STYX_NODE_RANK = 1 ] && exit 7; echo ok", check=False)
+    assert out.returncode == 7
+    assert "worker1" in out.stderr and "exit code 7" in out.stderr
+
+    # cancel a running job: its processes are gone on both nodes
+    out = styx(styx_home, "exec", "-d", "c1", "echo started; sleep 345")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        running = [h for h in used if any("sleep 345" in c for c in _styx_procs(h))]
+        if len(running) == 2:
+            break
+        time.sleep(0.2)
+    assert len(running) == 2, "the job did not start on both nodes"
+    queue = styx(styx_home, "queue", "c1").stdout
+    assert "RUNNING" in queue
+    logs = subprocess.Popen(
+        [sys.executable, "-m", "styx.cli.main", "logs", "c1", "4"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={
+            **os.environ,
+            "STYX_HOME": str(styx_home),
+            "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
+        },
+    )
+    time.sleep(1.0)
+    assert logs.poll() is None, "logs -f must follow a running job"
+    styx(styx_home, "cancel", "-y", "c1", "4")
+    logs_out, _ = logs.communicate(timeout=30)
+    assert "(head, 127.0.0.1) started" in logs_out and "(worker1, 127.0.0.1) started" in logs_out
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(
+        "sleep 345" in c for h in used for c in _styx_procs(h)
+    ):
+        time.sleep(0.2)
+    assert not [c for h in used for c in _styx_procs(h) if "sleep 345" in c]
+    assert "CANCELLED" in styx(styx_home, "queue", "c1").stdout
+
+    # down leaves nothing on the hosts and frees them
+    styx(styx_home, "down", "-y", "c1")
+    assert _leftovers(pool) == {}
+    assert json.loads((styx_home / "ssh" / "claims.json").read_text()) == {}
+
+
+def test_autostop_down_releases_hosts(pool: FakeCluster, styx_home: Path) -> None:
+    styx(
+        styx_home,
+        "launch",
+        "-y",
+        "-c",
+        "auto",
+        "--infra",
+        "ssh/testpool",
+        "--num-nodes",
+        "2",
+        "echo hi",
+    )
+    assert "auto" in styx(styx_home, "status", "-r").stdout
+    styx(styx_home, "autostop", "auto", "-i", "0.02", "--down")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _leftovers(pool):
+        time.sleep(0.3)
+    assert _leftovers(pool) == {}
+    status = styx(styx_home, "status", "-r").stdout
+    assert "auto" not in status
+    assert json.loads((styx_home / "ssh" / "claims.json").read_text()) == {}
+
+
+def test_pool_behind_proxy_command(
+    clean_nodes: FakeCluster, styx_home: Path, tmp_path: Path
+) -> None:
+    """Hosts with fake names reached only through ssh_proxy_command (client and head alike)."""
+    import yaml
+
+    mapping = tmp_path / "map.json"
+    names = {f"10.250.0.{i + 1}": n.port for i, n in enumerate(clean_nodes.nodes[:2])}
+    mapping.write_text(json.dumps(names))
+    pools = {
+        "proxied": {
+            "user": "root",
+            "identity_file": str(clean_nodes.client_key),
+            "hosts": [{"ip": ip, "port": 22} for ip in names],
+        }
+    }
+    (styx_home / "ssh_node_pools.yaml").write_text(yaml.safe_dump(pools))
+    proxy = f"{sys.executable} {MAP_PROXY} %h %p {mapping}"
+    (styx_home / "config.yaml").write_text(yaml.safe_dump({"ssh": {"ssh_proxy_command": proxy}}))
+    out = styx(
+        styx_home,
+        "launch",
+        "-y",
+        "-c",
+        "px",
+        "--infra",
+        "ssh/proxied",
+        "--num-nodes",
+        "2",
+        "echo rank=$STYX_NODE_RANK node=$STYX_NODE",
+    )
+    assert "(head, 10.250.0.1) rank=0 node=node1" in out.stdout
+    assert "(worker1, 10.250.0.2) rank=1 node=node2" in out.stdout
+    styx(styx_home, "down", "-y", "px")
+    assert _leftovers(clean_nodes) == {}
