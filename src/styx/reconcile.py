@@ -52,7 +52,52 @@ async def _refresh_one(store: StateStore, record: ClusterRecord) -> ClusterRecor
     return replace(record, status=status)
 
 
-async def refresh_clusters(store: StateStore, records: list[ClusterRecord]) -> list[ClusterRecord]:
+async def adopt_leaked(store: StateStore, providers: set[str]) -> list[ClusterRecord]:
+    """Instances tagged by Styx whose cluster the state does not know (a client killed before it
+    recorded anything, another machine's state lost): adopted as INIT clusters so that
+    ``styx down`` can remove them. One broken provider never breaks the scan."""
+    factory = provider_factory()
+    known = {r.name for r in store.list_clusters()}
+    listings = await asyncio.gather(
+        *(factory(p).list_instances() for p in sorted(providers)), return_exceptions=True
+    )
+    orphans: dict[tuple[str, str], list[Instance]] = {}
+    for listing in listings:
+        if isinstance(listing, BaseException):
+            continue
+        for inst in listing:
+            if inst.state.is_alive and inst.cluster_name and inst.cluster_name not in known:
+                orphans.setdefault((inst.provider.value, inst.cluster_name), []).append(inst)
+    adopted = []
+    for (provider, cluster), instances in sorted(orphans.items()):
+        first = instances[0]
+        record = ClusterRecord(
+            name=cluster,
+            provider=provider,
+            status=ClusterStatus.INIT,
+            num_nodes=len(instances),
+            region=first.region,
+            zone=first.zone,
+            instance_type=first.instance_type,
+            use_spot=first.use_spot,
+        )
+        store.upsert_cluster(record)
+        store.save_instances(instances)
+        store.add_event(
+            cluster,
+            "adopted",
+            f"{len(instances)} leaked {provider} instance(s) adopted; "
+            f"`styx down {cluster}` removes them",
+        )
+        adopted.append(record)
+    return adopted
+
+
+async def refresh_clusters(
+    store: StateStore, records: list[ClusterRecord], scan: set[str] | None = None
+) -> list[ClusterRecord]:
+    """Refresh ``records``; with ``scan``, also adopt leaked instances of those providers."""
+    records = records + (await adopt_leaked(store, scan) if scan else [])
     results = await asyncio.gather(
         *(_refresh_one(store, r) for r in records), return_exceptions=True
     )

@@ -253,16 +253,19 @@ async def _follow(
     output: Output,
     progress: Output,
 ) -> LaunchResult:
-    await backend.stream_logs(job_id, follow=True, on_output=output)
-    job = await backend.wait(job_id)
-    status, code = job["status"], job.get("exit_code")
+    return _finished(store, name, await backend.follow(job_id, output), progress)
+
+
+def _finished(store: StateStore, name: str, job: dict[str, Any], progress: Output) -> LaunchResult:
+    """Record a finished job; JobError (with the job's exit code) unless it succeeded."""
+    job_id, status, code = int(job["job_id"]), job["status"], job.get("exit_code")
     store.save_jobs([_job_record(name, job)])
-    progress(f"job {job_id} {status}" + (f": {job['message']}" if job.get("message") else ""))
+    detail = f": {job['message']}" if job.get("message") else ""
+    progress(f"job {job_id} {status}{detail}")
     if status != "SUCCEEDED":
         rc = code if isinstance(code, int) and code > 0 else 1
         raise JobError(
-            f"job {job_id} on cluster '{name}' {status}"
-            + (f": {job['message']}" if job.get("message") else ""),
+            f"job {job_id} on cluster '{name}' {status}{detail}",
             cluster=name,
             job_id=job_id,
             returncode=rc,
@@ -315,12 +318,14 @@ async def _exec(
         elif task.workdir is not None:
             task = replace(task, workdir=task.workdir)  # keep cd into the synced folder
         spec = backend.job_spec(task, False, _num_gpus(task, _instance_gpus(record)))
-        job_id = await backend.submit(spec)
-        store.save_jobs([JobRecord(name, job_id, task.name, "PENDING")])
         if detach_run:
+            job_id = await backend.submit(spec)
+            store.save_jobs([JobRecord(name, job_id, task.name, "PENDING")])
             progress(f"job {job_id} submitted to cluster '{name}'")
             return LaunchResult(name, job_id, None, None)
-        return await _follow(store, backend, name, job_id, output, progress)
+        # Submit and stream in one round trip: exec on an up cluster is the latency users feel.
+        job = await backend.run_and_follow(spec, output)
+        return _finished(store, name, job, progress)
     finally:
         await backend.close()
 

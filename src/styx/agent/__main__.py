@@ -17,6 +17,7 @@ from pathlib import Path
 from styx.agent.driver import JobPaths, drive
 from styx.agent.jobqueue import JobQueue
 from styx.agent.nodes import NodeSpec, kill_on_node
+from styx.agent.protocol import MARK_FINISHED, MARK_SUBMITTED
 
 
 def _print(obj: object) -> None:
@@ -24,16 +25,16 @@ def _print(obj: object) -> None:
     sys.stdout.flush()
 
 
-def cmd_submit(root: Path, args: argparse.Namespace) -> int:
-    spec = json.load(sys.stdin)
+def _submit(root: Path, spec: dict[str, object]) -> tuple[int, str]:
     secrets = spec.pop("secrets", {}) or {}
     queue = JobQueue(root)
-    job_id = queue.add(spec.get("name"))
+    job_id = queue.add(spec.get("name"))  # type: ignore[arg-type]
     paths = JobPaths(root, job_id)
     paths.dir.mkdir(parents=True, exist_ok=True)
     spec["job_id"] = job_id
     stamp = time.strftime("%Y-%m-%d-%H-%M-%S")
-    spec["task_id"] = f"sky-{stamp}_{spec.get('cluster_name', '')}_{job_id}"
+    task_id = f"sky-{stamp}_{spec.get('cluster_name', '')}_{job_id}"
+    spec["task_id"] = task_id
     paths.spec.write_text(json.dumps(spec))  # secrets stay out of every file
     paths.log.touch()
     env = dict(os.environ)
@@ -48,8 +49,29 @@ def cmd_submit(root: Path, args: argparse.Namespace) -> int:
             start_new_session=True,
             close_fds=True,
         )
-    _print({"job_id": job_id, "task_id": spec["task_id"]})
+    return job_id, task_id
+
+
+def cmd_submit(root: Path, args: argparse.Namespace) -> int:
+    job_id, task_id = _submit(root, json.load(sys.stdin))
+    _print({"job_id": job_id, "task_id": task_id})
     return 0
+
+
+def cmd_run(root: Path, args: argparse.Namespace) -> int:
+    """Submit, stream the log until the job ends, then report its status: one round trip."""
+    job_id, task_id = _submit(root, json.load(sys.stdin))
+    sys.stdout.write(f"{MARK_SUBMITTED}{json.dumps({'job_id': job_id, 'task_id': task_id})}\n")
+    sys.stdout.flush()
+    _report(root, job_id, _follow(root, job_id, follow=True))
+    return 0
+
+
+def _report(root: Path, job_id: int, ended_with_newline: bool) -> None:
+    job = JobQueue(root).get(job_id)
+    prefix = "" if ended_with_newline else "\n"
+    sys.stdout.write(f"{prefix}{MARK_FINISHED}{json.dumps(job.to_dict() if job else None)}\n")
+    sys.stdout.flush()
 
 
 def _resolve_job(queue: JobQueue, job_id: int | None) -> int | None:
@@ -59,31 +81,46 @@ def _resolve_job(queue: JobQueue, job_id: int | None) -> int | None:
     return jobs[-1].job_id if jobs else None
 
 
-def cmd_logs(root: Path, args: argparse.Namespace) -> int:
+def _follow(root: Path, job_id: int, follow: bool) -> bool:
+    """Copy the job's merged log to stdout (until the job ends, with ``follow``).
+
+    Returns whether what was written ended with a newline (or nothing was written).
+    """
     queue = JobQueue(root)
-    job_id = _resolve_job(queue, args.job_id)
-    if job_id is None or queue.get(job_id) is None:
-        sys.stderr.write(f"no job {args.job_id if args.job_id is not None else '(none yet)'}\n")
-        return 3
     paths = JobPaths(root, job_id)
     out = sys.stdout.buffer
+    last = b"\n"
     with open(paths.log, "rb") as f:
         while True:
             chunk = f.read(65536)
             if chunk:
                 out.write(chunk)
                 out.flush()
+                last = chunk[-1:]
                 continue
-            if not args.follow:
-                return 0
+            if not follow:
+                return last == b"\n"
             job = queue.get(job_id)
             if job is None or (job.done and paths.done.exists()):
                 rest = f.read()
                 if rest:
                     out.write(rest)
                     out.flush()
-                return 0
-            time.sleep(0.05)
+                    last = rest[-1:]
+                return last == b"\n"
+            time.sleep(0.02)
+
+
+def cmd_logs(root: Path, args: argparse.Namespace) -> int:
+    queue = JobQueue(root)
+    job_id = _resolve_job(queue, args.job_id)
+    if job_id is None or queue.get(job_id) is None:
+        sys.stderr.write(f"no job {args.job_id if args.job_id is not None else '(none yet)'}\n")
+        return 3
+    ended_with_newline = _follow(root, job_id, args.follow)
+    if args.report:
+        _report(root, job_id, ended_with_newline)
+    return 0
 
 
 def cmd_queue(root: Path, args: argparse.Namespace) -> int:
@@ -165,9 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", required=True, type=Path)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("submit")
+    sub.add_parser("run")
     p = sub.add_parser("logs")
     p.add_argument("job_id", type=int, nargs="?")
     p.add_argument("--follow", action="store_true")
+    p.add_argument("--report", action="store_true", help="end with the job's status marker")
     sub.add_parser("queue")
     p = sub.add_parser("status")
     p.add_argument("job_id", type=int, nargs="?")

@@ -56,8 +56,17 @@ class JobQueue:
         self.root = root
         self._db = sqlite3.connect(str(root / "agent.db"), timeout=30, isolation_level=None)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute(_SCHEMA)
+        # Two agent calls creating the file at once may see "locked" here: SQLite does not
+        # wait on a journal-mode change, so retry briefly.
+        for _ in range(200):
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute(_SCHEMA)
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):
+                    raise
+                time.sleep(0.05)
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

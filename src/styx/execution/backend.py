@@ -146,6 +146,60 @@ class ClusterBackend:
         result = await self._agent("submit", stdin=json.dumps(spec).encode())
         return int(result["job_id"])
 
+    async def run_and_follow(
+        self,
+        spec: dict[str, Any],
+        on_output: Callable[[str], None],
+        on_submitted: Callable[[int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Submit ``spec`` and stream its output until it ends, in one agent call."""
+        return await self._streamed("run", on_output, on_submitted, json.dumps(spec).encode())
+
+    async def follow(self, job_id: int, on_output: Callable[[str], None]) -> dict[str, Any]:
+        """Stream a submitted job's output until it ends; return its record. One agent call."""
+        return await self._streamed(
+            f"logs {job_id} --follow --report", on_output, None, None, job_id
+        )
+
+    async def _streamed(
+        self,
+        args: str,
+        on_output: Callable[[str], None],
+        on_submitted: Callable[[int], None] | None,
+        stdin: bytes | None,
+        job_id: int | None = None,
+    ) -> dict[str, Any]:
+        """Run an agent command whose output is a job's log between the protocol markers.
+
+        If the connection drops before the end marker, the job goes on on the cluster and
+        JobError says how to find it again.
+        """
+        from styx.agent.protocol import MARK_FINISHED, MARK_SUBMITTED
+
+        state: dict[str, Any] = {"job_id": job_id}
+
+        def route(line: str) -> None:
+            if line.startswith(MARK_SUBMITTED):
+                state["job_id"] = int(json.loads(line[len(MARK_SUBMITTED) :])["job_id"])
+                if on_submitted is not None:
+                    on_submitted(state["job_id"])
+            elif line.startswith(MARK_FINISHED):
+                state["job"] = json.loads(line[len(MARK_FINISHED) :])
+            else:
+                on_output(line)
+
+        code = await self.head.run(f"{self.agent} {args}", on_output=route, stdin=stdin)
+        job: dict[str, Any] | None = state.get("job")
+        if job is None:
+            where = f"job {state['job_id']}" if state["job_id"] is not None else "the job"
+            raise JobError(
+                f"lost the connection to cluster '{self.record.name}' (exit {code}) while "
+                f"following {where}; it keeps running: `styx logs {self.record.name}`",
+                cluster=self.record.name,
+                job_id=state["job_id"],
+            )
+        return job
+
     async def stream_logs(
         self, job_id: int | None, follow: bool, on_output: Callable[[str], None]
     ) -> None:

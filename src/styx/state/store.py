@@ -77,9 +77,23 @@ class StateStore:
         self._conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._enable_wal()
         self._conn.execute("PRAGMA synchronous = NORMAL")
         self._migrate()
+
+    def _enable_wal(self) -> None:
+        """Switch to WAL. Two processes creating the file at once can see 'database is locked'
+        here even with a busy timeout (SQLite does not wait on this change): retry."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                if self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self._conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise StyxError(f"{self.path}: cannot open the state file: {exc}") from exc
+                time.sleep(0.05)
 
     def close(self) -> None:
         self._conn.close()
