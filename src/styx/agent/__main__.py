@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ def _submit(root: Path, spec: dict[str, object]) -> tuple[int, str]:
     secrets = spec.pop("secrets", {}) or {}
     queue = JobQueue(root)
     job_id = queue.add(spec.get("name"))  # type: ignore[arg-type]
+    queue.close()  # the forked driver opens its own connection
     paths = JobPaths(root, job_id)
     paths.dir.mkdir(parents=True, exist_ok=True)
     spec["job_id"] = job_id
@@ -37,19 +37,37 @@ def _submit(root: Path, spec: dict[str, object]) -> tuple[int, str]:
     spec["task_id"] = task_id
     paths.spec.write_text(json.dumps(spec))  # secrets stay out of every file
     paths.log.touch()
-    env = dict(os.environ)
-    env["STYX_JOB_SECRETS"] = json.dumps(secrets)
-    with open(paths.dir / "driver.err", "ab") as err:
-        subprocess.Popen(
-            [sys.executable, "-m", "styx.agent", "--root", str(root), "drive", str(job_id)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            env=env,
-            start_new_session=True,
-            close_fds=True,
-        )
+    _start_driver(root, job_id, paths, secrets)
     return job_id, task_id
+
+
+def _start_driver(root: Path, job_id: int, paths: JobPaths, secrets: dict[str, str]) -> None:
+    """Fork the job's driver: a detached process (own session, no tie to the caller's stdio),
+    so the job outlives the client. Forking skips a second interpreter start."""
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid:
+        os.waitpid(pid, 0)  # the intermediate child exits at once
+        return
+    try:  # the child: never returns into the caller's code
+        os.setsid()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        err = os.open(paths.dir / "driver.err", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(devnull, 0)
+        os.dup2(devnull, 1)
+        os.dup2(err, 2)
+        os.closerange(3, 1024)
+        os.environ["STYX_JOB_SECRETS"] = json.dumps(secrets)
+        # A grandchild does the work so the caller never has to reap it (no zombie).
+        if os.fork():
+            os._exit(0)
+        code = drive(root, job_id)
+    except BaseException:  # noqa: BLE001 - report, then exit without unwinding the caller
+        import traceback
+
+        traceback.print_exc()
+        os._exit(1)
+    os._exit(code & 0xFF)
 
 
 def cmd_submit(root: Path, args: argparse.Namespace) -> int:
@@ -108,7 +126,7 @@ def _follow(root: Path, job_id: int, follow: bool) -> bool:
                     out.flush()
                     last = rest[-1:]
                 return last == b"\n"
-            time.sleep(0.02)
+            time.sleep(0.01)
 
 
 def cmd_logs(root: Path, args: argparse.Namespace) -> int:

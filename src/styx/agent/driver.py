@@ -70,7 +70,20 @@ class _LogSink:
         self.prefix_nodes = prefix_nodes
         self.lock = threading.Lock()
 
-    def pump(self, node: NodeSpec, proc: subprocess.Popen[bytes], node_log: BinaryIO) -> None:
+    def pump(
+        self,
+        node: NodeSpec,
+        proc: subprocess.Popen[bytes],
+        node_log: BinaryIO,
+        exited: threading.Event,
+    ) -> None:
+        try:
+            self._copy(node, proc, node_log)
+        finally:
+            proc.wait()
+            exited.set()  # wake the driver at once rather than on its next poll
+
+    def _copy(self, node: NodeSpec, proc: subprocess.Popen[bytes], node_log: BinaryIO) -> None:
         assert proc.stdout is not None
         prefix = f"({node.label}, {node.ip}) ".encode() if self.prefix_nodes else b""
         for line in iter(proc.stdout.readline, b""):
@@ -92,6 +105,7 @@ def _run_phase(
 ) -> tuple[int, NodeSpec | None]:
     """Run ``command`` on every node; return (exit code, failed node or None)."""
     sink = _LogSink(merged, prefix_nodes=len(nodes) > 1)
+    exited = threading.Event()
     threads = []
     node_logs = []
     for node in nodes:
@@ -100,12 +114,13 @@ def _run_phase(
         procs[node.rank] = proc
         log = open(paths.node_log(node.rank), "ab")  # noqa: SIM115 - closed below
         node_logs.append(log)
-        t = threading.Thread(target=sink.pump, args=(node, proc, log), daemon=True)
+        t = threading.Thread(target=sink.pump, args=(node, proc, log, exited), daemon=True)
         t.start()
         threads.append(t)
     failed: tuple[int, NodeSpec | None] = (0, None)
     remaining = {n.rank: n for n in nodes}
     while remaining:
+        exited.clear()
         for rank, node in list(remaining.items()):
             code = procs[rank].poll()
             if code is None:
@@ -117,7 +132,8 @@ def _run_phase(
                 failed = (code, node)
                 for other in remaining.values():  # one node failing fails the gang
                     kill_on_node(other, procs.get(other.rank), paths.pid_file(other.rank))
-        time.sleep(0.05)
+        if remaining:
+            exited.wait(timeout=1.0)
     for t in threads:
         t.join(timeout=5)
     for log in node_logs:

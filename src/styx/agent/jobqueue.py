@@ -68,6 +68,9 @@ class JobQueue:
                     raise
                 time.sleep(0.05)
 
+    def close(self) -> None:
+        self._db.close()
+
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         self._db.execute("BEGIN IMMEDIATE")

@@ -59,13 +59,19 @@ async def node_access(record: ClusterRecord, instances: list[Instance]) -> list[
     return await remote_node_access(record, instances)
 
 
-async def agent_python(record: ClusterRecord, head: CommandRunner) -> str:
-    """The Python that runs the agent on the head (this interpreter for local clusters)."""
+async def agent_python(record: ClusterRecord, head: CommandRunner, force: bool = False) -> str:
+    """The Python that runs the agent on the head (this interpreter for local clusters).
+
+    ``force``: check the head's runtime again instead of trusting what the client remembers.
+    """
     if record.provider == "local":
         return shlex.quote(sys.executable)
     from styx.execution.remote import remote_agent_python
 
-    return await remote_agent_python(record, head)
+    return await remote_agent_python(record, head, force)
+
+
+NO_RUNTIME = 127  # the shell's "command not found": the head's runtime is gone
 
 
 class ClusterBackend:
@@ -86,8 +92,27 @@ class ClusterBackend:
         await asyncio.gather(*(n.runner.close() for n in self.nodes), return_exceptions=True)
 
     async def _agent(self, args: str, stdin: bytes | None = None) -> Any:
-        output = await self.head.check_output(f"{self.agent} {args}", stdin=stdin)
+        lines: list[str] = []
+        code = await self._run_agent(args, lines.append, stdin)
+        output = "".join(lines)
+        if code != 0:
+            tail = output.strip().splitlines()[-1:] or ["no output"]
+            raise ClusterError(
+                f"{self.head.label}: agent '{args.split()[0]}' exited with {code}: {tail[0]}",
+                cluster=self.record.name,
+            )
         return json.loads(output.strip().splitlines()[-1])
+
+    async def _run_agent(
+        self, args: str, on_output: Callable[[str], None], stdin: bytes | None = None
+    ) -> int:
+        """Run an agent command; if the head has lost its runtime, reinstall and retry once."""
+        code = await self.head.run(f"{self.agent} {args}", on_output=on_output, stdin=stdin)
+        if code == NO_RUNTIME and self.record.provider != "local":
+            python = await agent_python(self.record, self.head, force=True)
+            self.agent = f"{python} -m styx.agent --root {RUNTIME_ROOT}"
+            code = await self.head.run(f"{self.agent} {args}", on_output=on_output, stdin=stdin)
+        return code
 
     # ---- set-up ------------------------------------------------------------------------------
 
@@ -188,7 +213,7 @@ class ClusterBackend:
             else:
                 on_output(line)
 
-        code = await self.head.run(f"{self.agent} {args}", on_output=route, stdin=stdin)
+        code = await self._run_agent(args, route, stdin)
         job: dict[str, Any] | None = state.get("job")
         if job is None:
             where = f"job {state['job_id']}" if state["job_id"] is not None else "the job"
@@ -205,7 +230,7 @@ class ClusterBackend:
     ) -> None:
         target = "" if job_id is None else str(job_id)
         flag = " --follow" if follow else ""
-        code = await self.head.run(f"{self.agent} logs {target}{flag}", on_output=on_output)
+        code = await self._run_agent(f"logs {target}{flag}", on_output)
         if code == 3:
             raise JobError(
                 f"cluster '{self.record.name}' has no job {target or 'yet'}",
@@ -216,7 +241,7 @@ class ClusterBackend:
     async def job(self, job_id: int | None = None) -> dict[str, Any] | None:
         target = "" if job_id is None else str(job_id)
         lines: list[str] = []
-        await self.head.run(f"{self.agent} status {target}", on_output=lines.append)
+        await self._run_agent(f"status {target}", lines.append)
         text = "".join(lines).strip()
         return json.loads(text.splitlines()[-1]) if text else None
 
