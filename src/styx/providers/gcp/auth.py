@@ -27,6 +27,10 @@ def resolve(settings: GCPSettings) -> ResolvedAuth:
         if not settings.project_id:
             raise _no_project()
         return ResolvedAuth(AnonymousCredentials(), settings.project_id, "anonymous")
+    if not _adc_source_exists():
+        # Nothing google.auth.default() could find except the metadata server, and this is not
+        # a GCE machine: answer now instead of letting it probe (seconds of retries offline).
+        raise CredentialsError(f"no Google credentials found; {LOGIN_FIX}", provider="gcp")
     import google.auth
     from google.auth import exceptions as auth_exc
 
@@ -40,6 +44,23 @@ def resolve(settings: GCPSettings) -> ResolvedAuth:
     if not project:
         raise _no_project()
     return ResolvedAuth(creds, project, _account(creds))
+
+
+def _adc_source_exists() -> bool:
+    """Whether Application Default Credentials have anywhere to come from."""
+    import os
+    from pathlib import Path
+
+    if os.environ.get("GOOGLE_APPLICATION_CREDENTIALS") or os.environ.get("GCE_METADATA_HOST"):
+        return True
+    config_dir = os.environ.get("CLOUDSDK_CONFIG") or str(Path.home() / ".config" / "gcloud")
+    if Path(config_dir, "application_default_credentials.json").exists():
+        return True
+    try:  # how google-auth itself recognises a GCE VM on Linux
+        product = Path("/sys/class/dmi/id/product_name").read_text()
+    except OSError:
+        return False
+    return "Google" in product
 
 
 def _no_project() -> CredentialsError:
