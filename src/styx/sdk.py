@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -436,51 +436,49 @@ async def _start_instances(store: StateStore, record: ClusterRecord) -> None:
     store.add_event(record.name, "started", "cluster started")
 
 
-def start(cluster_name: str) -> None:
+def _under_lock(
+    cluster_name: str, action: Callable[[StateStore, ClusterRecord], Awaitable[None]]
+) -> None:
+    """Run ``action`` on an existing cluster while holding its lock."""
+
     async def go() -> None:
         store = open_store()
         with store.cluster_lock(cluster_name):
-            record = _require(store, cluster_name)
-            if record.status is ClusterStatus.UP:
-                return
-            await _start_instances(store, record)
+            await action(store, _require(store, cluster_name))
 
     asyncio.run(go())
+
+
+def start(cluster_name: str) -> None:
+    async def action(store: StateStore, record: ClusterRecord) -> None:
+        if record.status is not ClusterStatus.UP:
+            await _start_instances(store, record)
+
+    _under_lock(cluster_name, action)
 
 
 def stop(cluster_name: str) -> None:
-    async def go() -> None:
-        store = open_store()
-        with store.cluster_lock(cluster_name):
-            record = _require(store, cluster_name)
-            provider = provider_factory()(record.provider)
-            if not provider.capabilities.stop_start:
-                raise ClusterError(
-                    f"cluster '{cluster_name}': {record.provider} cannot stop "
-                    "instances; use `styx down` instead",
-                    cluster=cluster_name,
-                )
-            instances = store.instances(cluster_name)
-            # Workers first, head last.
-            for inst in sorted(instances, key=lambda i: -i.node_rank):
-                await provider.stop(inst.id)
-            store.save_instances([replace(i, state=InstanceState.STOPPED) for i in instances])
-            store.set_cluster_status(cluster_name, ClusterStatus.STOPPED)
-            store.add_event(cluster_name, "stopped", "cluster stopped")
+    async def action(store: StateStore, record: ClusterRecord) -> None:
+        provider = provider_factory()(record.provider)
+        if not provider.capabilities.stop_start:
+            raise ClusterError(
+                f"cluster '{cluster_name}': {record.provider} cannot stop instances; "
+                "use `styx down` instead",
+                cluster=cluster_name,
+            )
+        instances = store.instances(cluster_name)
+        for inst in sorted(instances, key=lambda i: -i.node_rank):  # workers first, head last
+            await provider.stop(inst.id)
+        store.save_instances([replace(i, state=InstanceState.STOPPED) for i in instances])
+        store.set_cluster_status(cluster_name, ClusterStatus.STOPPED)
+        store.add_event(cluster_name, "stopped", "cluster stopped")
 
-    asyncio.run(go())
+    _under_lock(cluster_name, action)
 
 
 def down(cluster_name: str) -> None:
     """Terminate every instance of the cluster (and any launch intent left by a crash)."""
-
-    async def go() -> None:
-        store = open_store()
-        with store.cluster_lock(cluster_name):
-            record = _require(store, cluster_name)
-            await terminate_cluster(store, record)
-
-    asyncio.run(go())
+    _under_lock(cluster_name, terminate_cluster)
 
 
 async def terminate_cluster(store: StateStore, record: ClusterRecord) -> None:

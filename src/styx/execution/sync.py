@@ -101,4 +101,4 @@ def _changed(source: Path, dest: Path) -> bool:
         s, d = source.stat(), dest.stat()
     except FileNotFoundError:
         return True
-    return s.st_size != d.st_size or int(s.st_mtime) != int(d.st_mtime)
+    return s.st_size != d.st_size or s.st_mtime_ns != d.st_mtime_ns
