@@ -223,7 +223,9 @@ def kill_on_node(node: NodeSpec, proc: subprocess.Popen[bytes] | None, pid_file:
     if node.kind == "ssh":
         remote = [*ssh_base_command(node), _remote_kill(pid_file)]
     elif node.kind == "k8s":
-        remote = kubeexec_command(node, ["sh", "-c", _remote_kill(pid_file)])
+        remote = kubeexec_command(
+            node, ["bash", "--noprofile", "--norc", "-c", _remote_kill(pid_file)]
+        )
     if remote is not None:
         try:
             subprocess.run(

@@ -67,9 +67,7 @@ class FakeRbac:
                 continue
             for rule in role.get("rules") or []:
                 verbs, resources = rule.get("verbs") or [], rule.get("resources") or []
-                if (verb in verbs or "*" in verbs) and (
-                    resource in resources or "*" in resources
-                ):
+                if (verb in verbs or "*" in verbs) and (resource in resources or "*" in resources):
                     return True
         return False
 

@@ -25,6 +25,7 @@ import yaml
 from aiohttp import WSMsgType, web
 
 from tests.fakes.kubernetes.cluster import ApiError, FakeCluster, FakeNode, default_nodes
+from tests.fakes.kubernetes.procs import POD_UID_ENV, kill_pod_processes
 from tests.fakes.kubernetes.rbac import RBAC, FakeRbac, parse_sa_token
 from tests.fakes.kubernetes.selectors import field_matcher, label_matcher
 
@@ -118,6 +119,8 @@ class FakeKubeServer:
             await self._runner.cleanup()
 
         asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
+        for pod in list(self.cluster.pods.values()):  # leave no pod's processes behind
+            kill_pod_processes(pod["metadata"]["uid"])
         loop.call_soon_threadsafe(loop.stop)
         if self._thread:
             self._thread.join(10)
@@ -545,6 +548,7 @@ class FakeKubeServer:
             "KUBERNETES_SERVICE_PORT": str(self.port),
             "STYX_KUBE_INSECURE_HTTP": "1",
             "STYX_KUBE_SA_DIR": str(self.rbac.sa_dir(meta["namespace"], account)),
+            POD_UID_ENV: meta["uid"],  # so that deleting the pod kills what runs in it
         }
         # Pods run on this machine: keep a pyenv-managed python3 working with the pod's $HOME.
         pyenv = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
