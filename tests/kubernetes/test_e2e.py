@@ -71,6 +71,8 @@ def test_two_node_job_exec_queue_logs_cancel_stop_down(
     wd = tmp_path / "wd"
     wd.mkdir()
     (wd / "hello.txt").write_text("from workdir\n")
+    (wd / "secret.tmp").write_text("no\n")
+    (wd / ".styxignore").write_text("*.tmp\n")
     task = tmp_path / "task.yaml"
     task.write_text(
         "num_nodes: 2\n"
@@ -99,6 +101,9 @@ def test_two_node_job_exec_queue_logs_cancel_stop_down(
     ]
     assert execs, "the worker pod was never exec'd into"
     head_dir = fake_k8s.cluster.pod_dir("default", pods[0]["metadata"]["name"])
+    for pod in pods:  # the workdir reached both pods, without what .styxignore leaves out
+        workdir = fake_k8s.cluster.pod_dir("default", pod["metadata"]["name"]) / "sky_workdir"
+        assert (workdir / "hello.txt").is_file() and not (workdir / "secret.tmp").exists()
     assert (head_dir / ".styx" / "runtime" / "venv" / "bin" / "python").exists()
     print(f"2-node launch on the fake cluster: {launch_s:.1f}s")
 

@@ -13,6 +13,8 @@ Design:
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -52,9 +54,17 @@ class PodRunner(CommandRunner):
         return code
 
     async def put(self, local: Path, remote: str, excludes: Sequence[str] = ()) -> None:
-        # The exec runner tars the whole folder; excludes are rare here (workdirs carry them
-        # through .styxignore on SSH) and not supported yet for pods.
-        await self.inner.put(local, remote)
+        """A folder travels without what .styxignore/.gitignore and ``excludes`` leave out
+        (staged in a temporary copy, since the exec runner tars whole folders). Unlike SSH,
+        files already in the pod that the folder no longer has are not removed."""
+        if not local.is_dir():
+            await self.inner.put(local, remote)
+            return
+        from styx.execution.sync import copy_tree
+
+        with tempfile.TemporaryDirectory(prefix="styx-put-") as staged:
+            await asyncio.to_thread(copy_tree, local, Path(staged), list(excludes))
+            await self.inner.put(Path(staged), remote)
 
     async def close(self) -> None:
         await self.inner.close()
