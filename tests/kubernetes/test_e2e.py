@@ -250,7 +250,9 @@ def test_in_cluster_exec_needs_the_rbac_grant(
             STYX_KUBE_INSECURE_HTTP="1",
             STYX_KUBE_SA_DIR=str(sa),
         )
-        argv = ["sh", "-c", "echo out; echo err >&2; exit 3"]
+        # 100 kB of output: frames with 16-bit lengths, several of them, in order
+        script = "echo out; head -c 100000 /dev/zero | tr '\\0' x; echo err >&2; exit 3"
+        argv = ["sh", "-c", script]
         return subprocess.run(
             [sys.executable, "-m", "styx.agent.kubeexec", "--namespace", "default",
              "--pod", target, "--", *argv],
@@ -272,5 +274,5 @@ def test_in_cluster_exec_needs_the_rbac_grant(
                            rbac.create("RoleBinding", "default", binding)))  # fmt: skip
     allowed = kubeexec("agent")
     assert allowed.returncode == 3, allowed.stderr
-    assert allowed.stdout == "out\n" and allowed.stderr == "err\n"
+    assert allowed.stdout == "out\n" + "x" * 100_000 and allowed.stderr == "err\n"
     assert kubeexec("nobody").returncode == 255  # the binding names one account only
