@@ -34,7 +34,7 @@ def test_cpu_class_sets_requests_limits_labels_and_keepalive(
     container = pod["spec"]["containers"][0]
     assert container["resources"]["requests"] == {"cpu": "2", "memory": "4Gi"}
     assert container["resources"]["limits"] == {"cpu": "2", "memory": "4Gi"}
-    assert container["image"] == "ubuntu:22.04"
+    assert container["image"] == "python:3.11-slim"
     assert "sleep" in " ".join(container["command"])
     labels = pod["metadata"]["labels"]
     assert labels["styx-id"] == req.instance_id

@@ -11,6 +11,7 @@ import os
 import shlex
 import signal
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ LOCAL_MARKER = "STYX_LOCAL_INSTANCE"
 class NodeSpec:
     rank: int
     ip: str
-    kind: str = "local"  # "local" or "ssh"
+    kind: str = "local"  # "local", "ssh" or "k8s"
     home: str | None = None  # local: the sandbox folder that is the node's home
     instance_id: str | None = None
     gpu_ids: tuple[int, ...] = ()
@@ -31,6 +32,9 @@ class NodeSpec:
     key_path: str | None = None
     proxy_command: str | None = None
     extra_ssh_options: tuple[str, ...] = field(default_factory=tuple)
+    pod: str | None = None  # k8s: the pod, its namespace and container
+    namespace: str | None = None
+    container: str | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, object]) -> NodeSpec:
@@ -61,6 +65,8 @@ def launch_on_node(
         return proc
     if node.kind == "ssh":
         return _launch_ssh(node, command, env, workdir, pid_file)
+    if node.kind == "k8s":
+        return _launch_k8s(node, command, env, workdir, pid_file)
     raise ValueError(f"unknown node kind {node.kind!r}")
 
 
@@ -155,16 +161,26 @@ def _control_options_fit(options: list[str], node: NodeSpec) -> list[str]:
     return out
 
 
-def _launch_ssh(
-    node: NodeSpec, command: str, env: dict[str, str], workdir: str | None, pid_file: Path
-) -> subprocess.Popen[bytes]:
-    # The remote side records its process group so that cancel can kill the whole tree there.
+def _remote_wrapper(command: str, env: dict[str, str], workdir: str | None, pid_file: Path) -> str:
+    """bash that records its process group in ~/.styx_pids (so cancel can kill the whole tree
+    there), then runs the node script."""
     script = _node_script(command, env, workdir)
     remote_pid = f"~/.styx_pids/{pid_file.name}"
-    wrapper = (
+    return (
         f"mkdir -p ~/.styx_pids; echo $$ > {remote_pid}; "
         f"exec bash --noprofile --norc -c {shlex.quote(script)}"
     )
+
+
+def _remote_kill(pid_file: Path) -> str:
+    remote_pid = f"~/.styx_pids/{pid_file.name}"
+    return f"p=$(cat {remote_pid} 2>/dev/null) && kill -TERM -- -$p 2>/dev/null; true"
+
+
+def _launch_ssh(
+    node: NodeSpec, command: str, env: dict[str, str], workdir: str | None, pid_file: Path
+) -> subprocess.Popen[bytes]:
+    wrapper = _remote_wrapper(command, env, workdir, pid_file)
     # setsid -w: when the login shell leads its process group setsid forks, and without -w the
     # session would end at once with status 0 instead of the job's exit code.
     remote = f"setsid -w bash --noprofile --norc -c {shlex.quote(wrapper)}"
@@ -177,14 +193,43 @@ def _launch_ssh(
     )
 
 
+def kubeexec_command(node: NodeSpec, argv: list[str]) -> list[str]:
+    assert node.pod and node.namespace, "a k8s node needs its pod and namespace"
+    cmd = [sys.executable, "-m", "styx.agent.kubeexec", "--namespace", node.namespace]
+    cmd += ["--pod", node.pod]
+    if node.container:
+        cmd += ["--container", node.container]
+    return [*cmd, "--", *argv]
+
+
+def _launch_k8s(
+    node: NodeSpec, command: str, env: dict[str, str], workdir: str | None, pid_file: Path
+) -> subprocess.Popen[bytes]:
+    # Exec starts the command without a login shell, so the node's $HOME is the image's.
+    wrapper = _remote_wrapper(command, env, workdir, pid_file)
+    argv = ["setsid", "-w", "bash", "--noprofile", "--norc", "-c", wrapper]
+    return subprocess.Popen(
+        kubeexec_command(node, argv),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
 def kill_on_node(node: NodeSpec, proc: subprocess.Popen[bytes] | None, pid_file: Path) -> None:
-    """Kill the node's process group for this job (and the local ssh client, if any)."""
+    """Kill the node's process group for this job (and the local ssh/exec client, if any)."""
+    remote: list[str] | None = None
     if node.kind == "ssh":
-        remote_pid = f"~/.styx_pids/{pid_file.name}"
-        kill = f"p=$(cat {remote_pid} 2>/dev/null) && kill -TERM -- -$p 2>/dev/null; true"
+        remote = [*ssh_base_command(node), _remote_kill(pid_file)]
+    elif node.kind == "k8s":
+        remote = kubeexec_command(
+            node, ["bash", "--noprofile", "--norc", "-c", _remote_kill(pid_file)]
+        )
+    if remote is not None:
         try:
             subprocess.run(
-                [*ssh_base_command(node), kill],
+                remote,
                 timeout=20,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

@@ -54,6 +54,10 @@ async def node_access(record: ClusterRecord, instances: list[Instance]) -> list[
             }
             out.append(NodeAccess(inst, runner, spec))
         return out
+    if record.provider == "kubernetes":
+        from styx.execution.kube import kube_node_access
+
+        return await kube_node_access(record, instances)
     from styx.execution.remote import remote_node_access
 
     return await remote_node_access(record, instances)
@@ -66,6 +70,10 @@ async def agent_python(record: ClusterRecord, head: CommandRunner, force: bool =
     """
     if record.provider == "local":
         return shlex.quote(sys.executable)
+    if record.provider == "kubernetes":
+        from styx.execution.kube import kube_agent_python
+
+        return await kube_agent_python(record, head, force)
     from styx.execution.remote import remote_agent_python
 
     return await remote_agent_python(record, head, force)

@@ -23,6 +23,8 @@ from typing import Any
 
 from kubernetes.utils.quantity import parse_quantity
 
+from tests.fakes.kubernetes.procs import kill_pod_processes
+
 GPU = "nvidia.com/gpu"
 SCHEDULED_RESOURCES = ("cpu", "memory", GPU)
 
@@ -175,6 +177,7 @@ class FakeCluster:
         del self.pods[(namespace, name)]
         pod["metadata"]["deletionTimestamp"] = now()
         pod["metadata"]["resourceVersion"] = str(next(self._rv))
+        kill_pod_processes(pod["metadata"]["uid"])  # the containers stop with their pod
         shutil.rmtree(self.pod_dir(namespace, name), ignore_errors=True)
         self._notify("DELETED", pod)
         # Freed room may let a Pending pod in, as the real scheduler retries.

@@ -25,6 +25,8 @@ import yaml
 from aiohttp import WSMsgType, web
 
 from tests.fakes.kubernetes.cluster import ApiError, FakeCluster, FakeNode, default_nodes
+from tests.fakes.kubernetes.procs import POD_UID_ENV, kill_pod_processes
+from tests.fakes.kubernetes.rbac import RBAC, FakeRbac, parse_sa_token
 from tests.fakes.kubernetes.selectors import field_matcher, label_matcher
 
 T = TypeVar("T")
@@ -65,6 +67,7 @@ class FakeKubeServer:
     def __init__(self, nodes: list[FakeNode] | None = None, start_delay_s: float = 0.05) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="styx-fake-k8s-")
         self.cluster = FakeCluster(nodes or default_nodes(), Path(self._tmp.name), start_delay_s)
+        self.rbac = FakeRbac(Path(self._tmp.name))
         self.port = 0
         self.auth_fail = False
         self.quota_exceeded = False
@@ -116,6 +119,8 @@ class FakeKubeServer:
             await self._runner.cleanup()
 
         asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
+        for pod in list(self.cluster.pods.values()):  # leave no pod's processes behind
+            kill_pod_processes(pod["metadata"]["uid"])
         loop.call_soon_threadsafe(loop.stop)
         if self._thread:
             self._thread.join(10)
@@ -204,13 +209,68 @@ class FakeKubeServer:
         r.add_get("/api/v1/nodes/{name}", self._get_node)
         r.add_get("/api/v1/events", self._list_events)
         r.add_get("/api/v1/namespaces/{ns}/events", self._list_events)
+        for kind, base in (
+            ("ServiceAccount", "/api/v1/namespaces/{ns}/serviceaccounts"),
+            ("Role", RBAC + "/roles"),
+            ("RoleBinding", RBAC + "/rolebindings"),
+        ):
+            r.add_post(base, self._rbac_create(kind))
+            r.add_get(base + "/{name}", self._rbac_get(kind))
         return app
+
+    def _authorized(self, request: web.Request) -> web.Response | None:
+        """None when the bearer token may make this call, else the 401/403 to answer."""
+        auth = request.headers.get("Authorization", "")
+        token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else ""
+        if self.auth_fail:
+            return self._status(401, "Unauthorized", "Unauthorized")
+        if token == TOKEN:
+            return None
+        account = parse_sa_token(token)
+        if account is None:
+            return self._status(401, "Unauthorized", "Unauthorized")
+        # A pod's service account: only what a RoleBinding grants (this fake knows pods/exec).
+        parts = request.path.strip("/").split("/")
+        ns = parts[3] if len(parts) > 3 and parts[2] == "namespaces" else ""
+        resource = "/".join(p for i, p in enumerate(parts) if i in (4, 6))
+        verb = "create" if resource == "pods/exec" else request.method.lower()
+        if self.rbac.allows(*account, verb, resource, ns):
+            return None
+        user = f"system:serviceaccount:{account[0]}:{account[1]}"
+        return self._status(
+            403,
+            "Forbidden",
+            f'{resource or request.path} is forbidden: User "{user}" cannot {verb} resource '
+            f'"{resource}" in API group "" in the namespace "{ns}"',
+        )
+
+    def _rbac_create(self, kind: str) -> Callable[[web.Request], Any]:
+        async def handler(request: web.Request) -> web.Response:
+            ns = request.match_info["ns"]
+            self.cluster._require_ns(ns)
+            obj = self.rbac.create(kind, ns, await request.json())
+            if obj is None:
+                raise ApiError(409, "AlreadyExists", f"{kind.lower()} already exists")
+            return web.json_response(obj, status=201)
+
+        return handler
+
+    def _rbac_get(self, kind: str) -> Callable[[web.Request], Any]:
+        async def handler(request: web.Request) -> web.Response:
+            m = request.match_info
+            obj = self.rbac.get(kind, m["ns"], m["name"])
+            if obj is None:
+                raise ApiError(404, "NotFound", f'{kind.lower()} "{m["name"]}" not found')
+            return web.json_response(obj)
+
+        return handler
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.requests.append((request.method, request.path))
-        if self.auth_fail or request.headers.get("Authorization") != f"Bearer {TOKEN}":
-            return self._status(401, "Unauthorized", "Unauthorized")
+        refused = self._authorized(request)
+        if refused is not None:
+            return refused
         for fault in self.faults:
             if fault.remaining > 0 and fault.method in (None, request.method):
                 fault.remaining -= 1
@@ -426,8 +486,7 @@ class FakeKubeServer:
         ws = web.WebSocketResponse(protocols=(V4,))
         await ws.prepare(request)
         workdir = self.cluster.pod_dir(m["ns"], m["name"])
-        env = {"HOME": str(workdir), "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-               "HOSTNAME": m["name"], "LANG": "C.UTF-8"}  # fmt: skip
+        env = self._pod_env(pod, workdir)
         want_stdin = request.query.get("stdin") in ("true", "1")
         try:
             proc = await asyncio.create_subprocess_exec(
@@ -474,6 +533,30 @@ class FakeKubeServer:
                 await proc.wait()
             await ws.close()
         return ws
+
+    def _pod_env(self, pod: dict[str, Any], workdir: Path) -> dict[str, str]:
+        """What a process exec'd in the pod sees: its folder as $HOME, the in-cluster API
+        address (plain http here, hence STYX_KUBE_INSECURE_HTTP) and its service account."""
+        meta = pod["metadata"]
+        account = pod["spec"].get("serviceAccountName") or "default"
+        env = {
+            "HOME": str(workdir),
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOSTNAME": meta["name"],
+            "LANG": "C.UTF-8",
+            "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+            "KUBERNETES_SERVICE_PORT": str(self.port),
+            "STYX_KUBE_INSECURE_HTTP": "1",
+            "STYX_KUBE_SA_DIR": str(self.rbac.sa_dir(meta["namespace"], account)),
+            POD_UID_ENV: meta["uid"],  # so that deleting the pod kills what runs in it
+        }
+        # Pods run on this machine: keep a pyenv-managed python3 working with the pod's $HOME.
+        pyenv = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+        if os.path.isdir(pyenv):
+            env["PYENV_ROOT"] = pyenv
+        for c in pod["spec"].get("containers", [])[:1]:
+            env.update({e["name"]: str(e.get("value", "")) for e in c.get("env") or []})
+        return env
 
     @staticmethod
     async def _send_status(ws: web.WebSocketResponse, code: int, message: str) -> None:

@@ -70,7 +70,14 @@ def _cpu(cpus: float) -> str:
     return str(int(cpus)) if float(cpus).is_integer() else f"{round(cpus * 1000)}m"
 
 
-def pod_body(request: ProvisionRequest, shape: PodShape, image: str, owner: str) -> dict[str, Any]:
+def pod_body(
+    request: ProvisionRequest,
+    shape: PodShape,
+    image: str,
+    owner: str,
+    service_account: str | None = None,
+) -> dict[str, Any]:
+    """``service_account``: what the pod runs as (the head execs into the workers with it)."""
     resources = {"cpu": _cpu(shape.cpus), "memory": _quantity(shape.memory_gib)}
     if shape.gpus:
         resources[GPU_RESOURCE] = str(shape.gpus)
@@ -88,6 +95,8 @@ def pod_body(request: ProvisionRequest, shape: PodShape, image: str, owner: str)
             }
         ],
     }
+    if service_account:
+        spec["serviceAccountName"] = service_account
     if shape.gpus:
         if shape.gpu_label and shape.gpu_product:
             spec["nodeSelector"] = {shape.gpu_label: shape.gpu_product}

@@ -39,6 +39,7 @@ from styx.providers.kubernetes.manifests import (
     service_body,
     to_instance,
 )
+from styx.providers.kubernetes.rbac import ensure_agent_account
 from styx.providers.kubernetes.settings import KubeSettings, resolve_settings
 from styx.providers.kubernetes.shapes import (
     NodeInfo,
@@ -71,6 +72,7 @@ class KubernetesProvider(CloudProvider):
         self.settings: KubeSettings = resolve_settings(**options)
         self._apis: dict[str, ContextApi] = {}
         self._namespaces_ready: set[str] = set()
+        self._accounts: dict[str, str | None] = {}  # context -> service account for Styx pods
         self._where: dict[str, str] = {}  # Styx id -> context it was last seen in
 
     # ---- contexts ----------------------------------------------------------------------------
@@ -144,13 +146,18 @@ class KubernetesProvider(CloudProvider):
         shape = resolve_shape(first.instance_type, first.num_gpus, nodes)
         image = image_for(first, shape, self.settings.cpu_image, self.settings.gpu_image)
         await self._ensure_namespace(api)
+        # Only multi-node clusters exec from one pod into another.
+        account = await self._agent_account(api) if len(requests) > 1 else None
         owner = owner_id()
         names = [pod_name(r.instance_id) for r in requests]
         try:
             # return_exceptions: every create has finished before any cleanup starts, so no
             # create can land after the delete below.
             created = await asyncio.gather(
-                *(self._create(api, r, pod_body(r, shape, image, owner), owner) for r in requests),
+                *(
+                    self._create(api, r, pod_body(r, shape, image, owner, account), owner)
+                    for r in requests
+                ),
                 return_exceptions=True,
             )
             for result in created:
@@ -177,6 +184,11 @@ class KubernetesProvider(CloudProvider):
             body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": api.namespace}}
             await api.call("create namespace", api.core.create_namespace, body, allow=(409,))
         self._namespaces_ready.add(api.context)
+
+    async def _agent_account(self, api: ContextApi) -> str | None:
+        if api.context not in self._accounts:
+            self._accounts[api.context] = await ensure_agent_account(api)
+        return self._accounts[api.context]
 
     async def _create(
         self, api: ContextApi, request: ProvisionRequest, body: dict[str, Any], owner: str

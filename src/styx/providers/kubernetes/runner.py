@@ -145,6 +145,9 @@ class KubernetesCommandRunner:
         finally:
             resp.close()
 
+    async def close(self) -> None:
+        """Nothing to release: every exec opens and closes its own websocket."""
+
     async def _exec(
         self, script: str, data: bytes | None, on_chunk: Callable[[int, str], None]
     ) -> tuple[int, str]:
@@ -164,15 +167,20 @@ class KubernetesCommandRunner:
         env: dict[str, str] | None = None,
         cwd: str | None = None,
         on_output: Callable[[str], None] | None = None,
+        stdin: bytes | None = None,
     ) -> int:
         """Run ``cmd`` with ``/bin/sh -c``; stdout and stderr lines go to ``on_output`` as they
-        arrive. Returns the command's exit code."""
+        arrive (without their newline). ``stdin`` is fed to the command, which sees EOF after
+        it. Returns the command's exit code."""
         parts = [f"export {k}={shlex.quote(v)}" for k, v in (env or {}).items()]
         if cwd:
             parts.append(f"cd {remote_path(cwd)}")
         script = " && ".join([*parts, f"{{ {cmd}\n}}"]) if parts else cmd
+        if stdin is not None:
+            # v4 cannot half-close stdin: the command reads exactly len(stdin) bytes, then EOF.
+            script = f"head -c {len(stdin)} | {{ {script}\n}}"
         lines = _Lines(on_output or (lambda _line: None))
-        code, message = await self._exec(script, None, lambda _ch, text: lines.feed(text))
+        code, message = await self._exec(script, stdin, lambda _ch, text: lines.feed(text))
         lines.flush()
         if code == 127 and message and on_output:
             on_output(message)

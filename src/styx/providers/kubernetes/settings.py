@@ -11,8 +11,10 @@ from styx.config import provider_config
 from styx.errors import StyxError
 
 DEFAULT_NAMESPACE = "default"
-DEFAULT_CPU_IMAGE = "ubuntu:22.04"
-DEFAULT_GPU_IMAGE = "nvidia/cuda:12.4.1-base-ubuntu22.04"
+# Images must have python3 (3.11+, for the Styx agent on the head pod), bash and setsid:
+# the runtime is installed into the head pod as on an SSH head.
+DEFAULT_CPU_IMAGE = "python:3.11-slim"
+DEFAULT_GPU_IMAGE = "pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime"  # CUDA + Python 3.11
 
 
 @dataclass(frozen=True)
