@@ -89,6 +89,9 @@ class Cli:
     def __call__(
         self, *args: str, timeout: float = 120, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
+        import time
+
+        t0 = time.monotonic()
         proc = subprocess.run(
             [sys.executable, "-m", "styx.cli.main", *args],
             capture_output=True,
@@ -96,6 +99,8 @@ class Cli:
             timeout=timeout,
             env=self.env,
         )
+        if os.environ.get("STYX_E2E_TIMES"):
+            print(f"TIME {time.monotonic() - t0:6.2f}s styx {args[0]}", file=sys.stderr)
         if check and proc.returncode != 0:
             raise AssertionError(
                 f"styx {' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"

@@ -17,7 +17,8 @@ RUN = "echo rank=$STYX_NODE_RANK ips=$(echo $STYX_NODE_IPS | tr ' ' ,) node=$STY
 class CloudHooks:
     """What the scenario needs to ask the cloud itself (never through Styx)."""
 
-    live_count: Callable[[str], int]  # live (not terminated) instances of a cluster
+    # Live (not terminated) instances of a cluster, asked in the region Styx launched in.
+    live_count: Callable[[str, str], int]
 
 
 def _instances(home: Path, cluster: str) -> list[dict[str, object]]:
@@ -31,12 +32,12 @@ def _instances(home: Path, cluster: str) -> list[dict[str, object]]:
 
 
 def walk(cli: Cli, nodes: Nodes, cloud: str, hooks: CloudHooks, launch_args: list[str]) -> None:
-    name = f"e2e-{cloud}"
+    name = f"e2e-{cloud.split('/')[0]}"
     out = cli("launch", "-y", "-c", name, "--infra", cloud, *launch_args, RUN)
     insts = _instances(cli.home, name)
     assert len(insts) == 1
     inst = insts[0]
-    public, private = str(inst["public_ip"]), str(inst["private_ip"])
+    public, private, region = str(inst["public_ip"]), str(inst["private_ip"]), str(inst["region"])
     assert public and private and public != "None"
     # The job ran on the sshd node the proxy gave the instance's public IP, as rank 0.
     node = nodes.node_for(public)
@@ -45,7 +46,7 @@ def walk(cli: Cli, nodes: Nodes, cloud: str, hooks: CloudHooks, launch_args: lis
 
     status = cli("status", "-r", name).stdout
     assert name in status and "UP" in status, status
-    assert hooks.live_count(name) == 1
+    assert hooks.live_count(name, region) == 1
 
     out = cli("exec", name, "echo exec-$STYX_NODE_RANK-on-$STYX_NODE")
     assert f"exec-0-on-{node.name}" in out.stdout.splitlines(), out
@@ -74,5 +75,5 @@ def walk(cli: Cli, nodes: Nodes, cloud: str, hooks: CloudHooks, launch_args: lis
     assert len(queue) == 3 and queue[-1]["status"] == "SUCCEEDED"
 
     cli("down", "-y", name)
-    assert hooks.live_count(name) == 0
+    assert hooks.live_count(name, region) == 0
     assert "No existing clusters." in cli("status").stdout
