@@ -126,7 +126,39 @@ class Nodes:
         return next(n for n in self.cluster.nodes if n.port == port)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
+def moto() -> Iterator[Any]:
+    from tests.fakes.aws.moto_server import start_moto
+
+    server = start_moto()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def gce() -> Iterator[Any]:
+    from tests.e2e.clouds import GCP_PROJECT
+    from tests.fakes.gcp.server import start_fake_gce
+
+    with start_fake_gce(GCP_PROJECT) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def arm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.e2e.clouds import AZURE_SUBSCRIPTION, AZURE_TOKEN
+    from tests.fakes.azure.server import FakeArmServer
+    from tests.fakes.azure.state import FakeArm
+
+    server = FakeArmServer(
+        FakeArm(AZURE_SUBSCRIPTION, AZURE_TOKEN), tmp_path_factory.mktemp("arm-tls")
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def sshd_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeCluster]:
     cluster = start_cluster(tmp_path_factory.mktemp("e2e-sshd"), 2)
     yield cluster
