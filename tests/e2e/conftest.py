@@ -165,8 +165,9 @@ def sshd_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeCluster
     cluster.stop()
 
 
-def _wipe(home: Path) -> None:
-    """Kill what a test left running under a node's home, then empty it."""
+def power_off(home: Path) -> None:
+    """What stopping a VM does to its processes: every one started under the node's home dies
+    (the node's sshd, our stand-in for the VM's network, stays; the disk is kept)."""
     import signal
 
     for entry in os.listdir("/proc"):
@@ -177,11 +178,19 @@ def _wipe(home: Path) -> None:
             cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
         except OSError:
             continue
-        if b"sshd" not in cmd and f"HOME={home}".encode() in environ:
+        program = os.path.basename(cmd.split(b"\0")[0])
+        # The nodes' sshd (and its per-session children) stay; their folder names say "sshd"
+        # too, so look at the program, not the whole command line.
+        if not program.startswith(b"sshd") and f"HOME={home}".encode() in environ:
             try:
                 os.kill(int(entry), signal.SIGKILL)  # a process of a node we started
             except OSError:
                 pass
+
+
+def _wipe(home: Path) -> None:
+    """Kill what a test left running under a node's home, then empty it."""
+    power_off(home)
     for child in home.iterdir():
         if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child, ignore_errors=True)
@@ -213,6 +222,12 @@ def write_config(home: Path, sections: dict[str, dict[str, Any]]) -> None:
 
 
 def cloud_section(nodes: Nodes, **extra: Any) -> dict[str, Any]:
-    """What every cloud section needs here: the proxy, and root (the only login on the nodes;
+    """What every cloud section needs here: the proxy for the client and, as the nodes share
+    no private network, for the head to reach workers; and root (the only login on the nodes;
     the clouds' default users ubuntu/styx/azureuser do not exist on this machine)."""
-    return {"ssh_proxy_command": nodes.proxy_command, "ssh_user": "root", **extra}
+    return {
+        "ssh_proxy_command": nodes.proxy_command,
+        "worker_ssh_proxy_command": nodes.proxy_command,
+        "ssh_user": "root",
+        **extra,
+    }

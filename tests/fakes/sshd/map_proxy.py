@@ -56,14 +56,20 @@ def assign(map_file: Path, host: str, port: int) -> None:
         os.replace(tmp, map_file)
 
 
-def release(map_file: Path, host: str) -> None:
-    """Forget ``host``'s assignment, so its node is free for the next new host (a stopped VM
-    gives up its public IP; the address it gets on start must lead to the same node)."""
+def release(map_file: Path, hosts: list[str]) -> None:
+    """Forget the hosts' assignments and put their nodes first in the pool, in that order.
+
+    A stopped VM gives up its public IP; the addresses the VMs get on start are then handed
+    these nodes in order of first sight, so each leads back to its VM's node when the caller
+    knows which VM is reached first.
+    """
     lock_path = map_file.with_name(map_file.name + ".lock")
     with open(lock_path, "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         mapping = json.loads(map_file.read_text())
-        mapping.pop(host, None)
+        freed = [int(mapping.pop(h)) for h in hosts if h in mapping]
+        rest = [int(p) for p in mapping.get(POOL_KEY, []) if int(p) not in freed]
+        mapping[POOL_KEY] = freed + rest
         tmp = map_file.with_name(map_file.name + ".tmp")
         tmp.write_text(json.dumps(mapping, indent=1, sort_keys=True))
         os.replace(tmp, map_file)
