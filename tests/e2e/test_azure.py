@@ -1,4 +1,4 @@
-"""`styx launch` end to end on Azure (fake ARM over HTTPS): VMs reached through ssh_proxy_command."""
+"""`styx launch` end to end on Azure (fake ARM over HTTPS), VMs reached via ssh_proxy_command."""
 
 from __future__ import annotations
 
