@@ -2,6 +2,10 @@
 
 The config file uses SkyPilot's layout: one section per provider (``aws: {ssh_proxy_command:
 ..., use_internal_ips: ...}``, ``gcp:``, ``azure:``, ``kubernetes:``, ``ssh:``).
+
+Styx's own additions to a cloud section: ``worker_ssh_proxy_command`` (the head reaches workers
+through this ProxyCommand, at the client's address for them, instead of their private IP: for
+clusters whose nodes cannot reach each other directly).
 """
 
 from __future__ import annotations

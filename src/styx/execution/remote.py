@@ -7,7 +7,8 @@ Design:
   host keys pinned per instance in the state store (trust on first use).
 * The head's agent runs the head's own rank locally (``kind: local`` with home ``~``): no SSH hop
   to itself. Workers are ``kind: ssh`` specs the head's OpenSSH client uses: the worker's private
-  IP (clouds) or configured host/port (pools), a copy of the client's key under ``~/.styx/keys``,
+  IP (clouds; or, with ``worker_ssh_proxy_command``, the client's address through that command)
+  or configured host/port (pools), a copy of the client's key under ``~/.styx/keys``,
   and a Styx-only known_hosts file seeded with the keys the client pinned (``HostKeyAlias`` =
   ``styx-<instance id>``; keys not pinned yet are accepted on first use there too).
 * ``remote_agent_python`` installs this client's own Styx wheel in ``~/.styx/runtime/venv`` on the
@@ -87,18 +88,25 @@ def _head_key_path(key: str | None) -> str | None:
 def worker_spec(
     record: ClusterRecord, inst: Instance, target: SSHTarget, cfg: dict[str, Any]
 ) -> dict[str, Any]:
-    """How the head's OpenSSH client reaches a worker (nodes.py ``kind: ssh``)."""
+    """How the head's OpenSSH client reaches a worker (nodes.py ``kind: ssh``).
+
+    Cloud workers are reached inside the VPC, on their private IP. Where nodes cannot reach each
+    other directly, ``<cloud>.worker_ssh_proxy_command`` (config.yaml) makes the head dial each
+    worker at the client's address for it, through that command (run on the head).
+    """
     pool = record.provider == "ssh"
+    worker_proxy = None if pool else cfg.get("worker_ssh_proxy_command")
+    direct = pool or bool(worker_proxy)
     return {
         "rank": inst.node_rank,
         "ip": inst.private_ip or target.host,
         "kind": "ssh",
-        # Cloud workers are reached inside the VPC; pool hosts as configured (maybe via proxy).
-        "host": target.host if pool else (inst.private_ip or target.host),
-        "port": target.port if pool else 22,
+        # Pool hosts as configured (maybe via proxy); cloud workers inside the VPC.
+        "host": target.host if direct else (inst.private_ip or target.host),
+        "port": target.port if direct else 22,
         "user": target.user,
         "key_path": _head_key_path(target.key_path),
-        "proxy_command": cfg.get("ssh_proxy_command") if pool else None,
+        "proxy_command": cfg.get("ssh_proxy_command") if pool else worker_proxy,
         "instance_id": inst.id,
         "extra_ssh_options": [
             "-F",

@@ -18,6 +18,8 @@ SIZES: tuple[FakeSize, ...] = (
     FakeSize("Standard_B2s", 2, 4096, 0, "standardBSFamily"),
     FakeSize("Standard_D2s_v3", 2, 8192, 0, "standardDSv3Family"),
     FakeSize("Standard_D4s_v3", 4, 16384, 0, "standardDSv3Family"),
+    # The shipped catalog's cheapest 2-vCPU size in eastus: what an unpinned CPU launch picks.
+    FakeSize("Standard_D2s_v5", 2, 8192, 0, "standardDSv5Family"),
     FakeSize("Standard_NC6s_v3", 6, 114688, 1, "standardNCSv3Family"),
     FakeSize("Standard_NC24ads_A100_v4", 24, 225280, 1, "StandardNCADSA100v4Family"),
 )
@@ -32,6 +34,7 @@ DEFAULT_LIMITS: dict[str, int] = {
     "lowPriorityCores": 50,
     "standardBSFamily": 20,
     "standardDSv3Family": 40,
+    "standardDSv5Family": 40,
     "standardNCSv3Family": 0,
     "StandardNCADSA100v4Family": 24,
 }

@@ -203,7 +203,11 @@ def get_group(arm: FakeArm, rg: str) -> Reply:
 def delete_group(arm: FakeArm, rg: str) -> Reply:
     with arm.lock:
         if rg.lower() not in arm.groups:
-            return Reply(204)  # ARM: deleting a missing group is a no-op
+            # ARM answers 404 here (its API lists only 200/202 for this call; the SDK rejects a
+            # 204), e.g. when two VMs of one cluster are terminated at once and both delete it.
+            raise ArmError(
+                404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found."
+            )
 
         def done() -> None:
             arm.groups.pop(rg.lower(), None)
