@@ -47,7 +47,10 @@ def _styx_procs(home: Path) -> list[str]:
             env = Path(f"/proc/{entry}/environ").read_bytes()
         except OSError:
             continue
-        if "sshd" in cmd:
+        # The node's own sshd is not a leftover; match it by program name, not by the command
+        # line (node homes live under a folder whose name contains "sshd").
+        program = os.path.basename(cmd.split(" ", 1)[0])
+        if program.startswith("sshd"):
             continue
         if str(home) in cmd or f"HOME={home}".encode() in env.split(b"\0"):
             out.append(cmd)
