@@ -62,6 +62,10 @@ def run_once(regions: list[str], zones: dict[str, tuple[str, ...]]) -> tuple[flo
     finally:
         undo()
     assert outcome.offer.region == regions[-1]
+    store.close()
+    import shutil
+
+    shutil.rmtree(home, ignore_errors=True)
     LAST_CALLS.clear()
     LAST_CALLS.update(calls)
     return elapsed, sum(calls.values()), len(outcome.history)

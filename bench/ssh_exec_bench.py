@@ -92,6 +92,9 @@ def main() -> int:
         )
     finally:
         cluster.stop()
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)
     return 0
 
 
