@@ -40,6 +40,7 @@ from styx.state.store import StateStore
 CAPACITY_BLOCK_S = 600.0
 QUOTA_BLOCK_S = 3600.0
 INVALID_BLOCK_S = 3600.0
+INTERRUPT_LANDING_S = 120.0  # how long Ctrl-C waits for an in-flight launch call to return
 
 
 def instance_family(instance_type: str) -> str:
@@ -208,12 +209,16 @@ class Scheduler:
             self.store.record_intents(
                 cluster_name, offer.cloud, offer.region, zone, offer.instance_type, ids
             )
+            call = asyncio.ensure_future(provider.provision_many(request, num_nodes))
             try:
-                instances = await provider.provision_many(request, num_nodes)
+                instances = await asyncio.shield(call)
             except (KeyboardInterrupt, asyncio.CancelledError):
                 # Ctrl-C mid-launch: take back what this attempt started, unless asked not to.
+                # The cloud call may already be on the wire: let it land first, or its
+                # instances would appear after the clean-up looked for them.
                 if not self.keep_on_failure:
-                    await asyncio.shield(self._cleanup_partial(provider, cluster_name))
+                    self.progress("interrupted: terminating what this launch started")
+                    await self._land_and_cleanup(call, provider, cluster_name)
                 raise
             except ProviderError as exc:
                 await self._cleanup_partial(provider, cluster_name)
@@ -268,6 +273,15 @@ class Scheduler:
             self.progress(f"  skipping {_where(offer, None)}: {exc.message}")
             self._block(offer, zone, exc)
             raise exc
+
+    async def _land_and_cleanup(
+        self, call: asyncio.Future[list[Instance]], provider: CloudProvider, cluster_name: str
+    ) -> None:
+        try:
+            await asyncio.wait_for(asyncio.shield(call), INTERRUPT_LANDING_S)
+        except BaseException:  # noqa: BLE001 - whatever it did, the clean-up below runs
+            pass
+        await asyncio.shield(self._cleanup_partial(provider, cluster_name))
 
     async def _cleanup_partial(self, provider: CloudProvider, cluster_name: str) -> None:
         """Terminate anything the failed attempt left behind (verified through the provider)."""

@@ -212,6 +212,10 @@ async def _provision_cluster(
         try:
             outcome = await scheduler.provision(offers, name, template, task.num_nodes)
             break
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            if not store.intents(name):  # interrupted and cleaned up: nothing to remember
+                store.remove_cluster(name)
+            raise
         except StyxError:
             if not opts.retry_until_up:
                 if not store.intents(name):

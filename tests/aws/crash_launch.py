@@ -15,6 +15,7 @@ from styx.task import Task
 
 def main() -> None:
     cluster, nodes = sys.argv[1], int(sys.argv[2])
+    options = LaunchOptions(keep_on_failure=sys.argv[3:] == ["keep"])
     task = Task.from_yaml(
         {
             "num_nodes": nodes,
@@ -24,7 +25,7 @@ def main() -> None:
     )
     store = open_store()
     with store.cluster_lock(cluster):
-        asyncio.run(_provision_cluster(store, task, cluster, LaunchOptions(), print))
+        asyncio.run(_provision_cluster(store, task, cluster, options, print))
     print("PROVISIONED", flush=True)
 
 
