@@ -40,6 +40,9 @@ class ClusterInfo:
     provider_config: dict[str, Any] = field(default_factory=dict)
 
 
+RETRY_AFTER_FAILURE_S = 60.0
+
+
 def load_config(root: Path) -> AutostopConfig:
     try:
         return AutostopConfig(**json.loads((root / "autostop.json").read_text()))
@@ -100,6 +103,14 @@ def run_daemon(root: Path, interval_s: float = 10.0) -> int:
                 action = "down" if config.down else "stop"
                 _log(root, f"idle for {config.idle_minutes:g} min: {action}")
                 save_config(root, AutostopConfig())  # do not fire again after a restart
-                asyncio.run(_act(info, config.down))
+                try:
+                    asyncio.run(_act(info, config.down))
+                except Exception as exc:  # noqa: BLE001 - recorded for `styx` to show, retried
+                    # E.g. a cloud head without the cloud's SDK or credentials: say why in the
+                    # log, keep the setting, and try again later rather than never.
+                    _log(root, f"autostop {action} failed: {type(exc).__name__}: {exc}")
+                    save_config(root, config)
+                    time.sleep(max(interval_s, RETRY_AFTER_FAILURE_S))
+                    continue
                 return 0
         time.sleep(interval_s)
