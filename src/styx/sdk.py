@@ -506,5 +506,8 @@ async def terminate_cluster(store: StateStore, record: ClusterRecord) -> None:
         if errors:
             raise errors[0]
         total += len(ids)
+    from styx.execution.ssh.master import stop_masters
+
+    stop_masters({i for ids in by_provider.values() for i in ids})  # the client's SSH masters
     store.remove_cluster(record.name)
     store.add_event(record.name, "down", f"terminated {total} instance(s)")
