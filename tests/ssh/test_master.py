@@ -72,7 +72,10 @@ def test_second_runner_goes_through_the_master(clean_nodes: FakeCluster) -> None
         # a command's own 255 is its exit code, never mistaken for an ssh failure and re-run
         assert await second.run("echo x >> once.txt; exit 255") == 255
         assert (clean_nodes.nodes[0].home / "once.txt").read_text() == "x\n"
-        assert second.via_master == 2 and second._conn is None  # no asyncssh connection
+        big: list[str] = []  # a large stdin while output flows back: no pipe deadlock
+        assert await second.run("cat", on_output=big.append, stdin=(b"y" * 99 + b"\n") * 5000) == 0
+        assert sum(len(x) for x in big) == 500_000
+        assert second.via_master == 3 and second._conn is None  # no asyncssh connection
         await second.close()
         assert _accepted(clean_nodes) == before  # no new handshake on the node
 

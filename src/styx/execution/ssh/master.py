@@ -198,12 +198,7 @@ async def run(
         stderr=subprocess.PIPE,
     )
     assert proc.stdout is not None and proc.stderr is not None
-    if stdin:
-        assert proc.stdin is not None
-        proc.stdin.write(stdin)
-        with contextlib.suppress(OSError):
-            await proc.stdin.drain()
-        proc.stdin.close()
+    feeder = asyncio.ensure_future(_feed(proc.stdin, stdin))  # alongside reading: no deadlock
     errors = asyncio.ensure_future(proc.stderr.read())
     started = False
     while True:
@@ -217,12 +212,22 @@ async def run(
         if on_output is not None:
             on_output(line.decode("utf-8", errors="replace"))
     code = await proc.wait()
+    await feeder
     stderr = (await errors).decode("utf-8", errors="replace")
     if not started:
         return None
     if stderr and on_output is not None and code == NO_SSH:
         on_output(stderr)  # ssh's own complaint after the command started (connection lost)
     return code
+
+
+async def _feed(pipe: asyncio.StreamWriter | None, data: bytes | None) -> None:
+    if pipe is None or not data:
+        return
+    with contextlib.suppress(OSError):
+        pipe.write(data)
+        await pipe.drain()
+        pipe.close()
 
 
 def stop(path: Path) -> None:
