@@ -473,6 +473,9 @@ def stop(cluster_name: str) -> None:
         instances = store.instances(cluster_name)
         for inst in sorted(instances, key=lambda i: -i.node_rank):  # workers first, head last
             await provider.stop(inst.id)
+        from styx.execution.ssh.master import stop_masters
+
+        stop_masters({i.id for i in instances})  # a stopped VM's address may change hands
         store.save_instances([replace(i, state=InstanceState.STOPPED) for i in instances])
         store.set_cluster_status(cluster_name, ClusterStatus.STOPPED)
         store.add_event(cluster_name, "stopped", "cluster stopped")
@@ -510,5 +513,8 @@ async def terminate_cluster(store: StateStore, record: ClusterRecord) -> None:
         if errors:
             raise errors[0]
         total += len(ids)
+    from styx.execution.ssh.master import stop_masters
+
+    stop_masters({i for ids in by_provider.values() for i in ids})  # the client's SSH masters
     store.remove_cluster(record.name)
     store.add_event(record.name, "down", f"terminated {total} instance(s)")

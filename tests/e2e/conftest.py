@@ -231,3 +231,12 @@ def cloud_section(nodes: Nodes, **extra: Any) -> dict[str, Any]:
         "ssh_user": "root",
         **extra,
     }
+
+
+@pytest.fixture(autouse=True)
+def _stop_ssh_masters(styx_home: Path) -> Iterator[None]:
+    """Client-side OpenSSH masters a test started end with it, even when it fails before down."""
+    yield
+    from styx.execution.ssh.master import stop_masters
+
+    stop_masters()

@@ -57,3 +57,12 @@ def _wipe(home: Path) -> None:
 def pool(clean_nodes: FakeCluster, styx_home: Path) -> FakeCluster:
     clean_nodes.write_pools(styx_home)
     return clean_nodes
+
+
+@pytest.fixture(autouse=True)
+def _stop_ssh_masters(styx_home: Path) -> Iterator[None]:
+    """Client-side OpenSSH masters a test started (runner or CLI) end with the test."""
+    yield
+    from styx.execution.ssh.master import stop_masters
+
+    stop_masters()

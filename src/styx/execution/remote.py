@@ -11,6 +11,9 @@ Design:
   or configured host/port (pools), a copy of the client's key under ``~/.styx/keys``,
   and a Styx-only known_hosts file seeded with the keys the client pinned (``HostKeyAlias`` =
   ``styx-<instance id>``; keys not pinned yet are accepted on first use there too).
+* Once a node's key is pinned, the client also starts an OpenSSH ControlMaster for it
+  (``ssh/master.py``, ``ssh_control_persist`` in config.yaml, default 10m), so a later ``exec``
+  reaches the head through it with a plain ``ssh``: no asyncssh import, no handshake.
 * ``remote_agent_python`` installs this client's own Styx wheel in ``~/.styx/runtime/venv`` on the
   head the first time (and whenever the code differs), writing the small files above in the same
   round trip.
@@ -27,6 +30,7 @@ from typing import Any
 from styx.config import provider_config
 from styx.execution.backend import NodeAccess
 from styx.execution.runner import CommandRunner
+from styx.execution.ssh.master import DEFAULT_PERSIST
 from styx.execution.ssh.runner import SSHCommandRunner
 from styx.execution.ssh.target import DEFAULT_CONNECT_TIMEOUT_S, SSHTarget, StoreHostKeys
 from styx.providers.instance import Instance
@@ -75,6 +79,8 @@ def client_target(record: ClusterRecord, inst: Instance, cfg: dict[str, Any]) ->
         instance_id=inst.id,
         connect_timeout_s=float(cfg.get("ssh_connect_timeout", DEFAULT_CONNECT_TIMEOUT_S)),
         label=_label(inst.node_rank),
+        # The client's OpenSSH master per node (ssh/master.py); "no" turns it off.
+        control_persist=str(cfg.get("ssh_control_persist", DEFAULT_PERSIST)),
     )
 
 

@@ -44,15 +44,9 @@ def known_hosts_file(runner: SSHCommandRunner) -> str | None:
     key = runner.host_keys.get(target.instance_id)
     if not key:
         return None
-    from styx.config import styx_home
+    from styx.execution.ssh.master import known_hosts
 
-    folder = styx_home() / "ssh" / "known_hosts"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / target.instance_id
-    line = f"styx-{target.instance_id} {key}\n"
-    if not path.exists() or path.read_text() != line:
-        path.write_text(line)
-    return str(path)
+    return known_hosts(target.instance_id, key)
 
 
 async def can_rsync(runner: SSHCommandRunner) -> bool:

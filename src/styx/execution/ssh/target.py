@@ -80,6 +80,8 @@ class SSHTarget:
     instance_id: str | None = None  # whose pinned host key to check (TOFU when none yet)
     connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
     label: str = "node"
+    # OpenSSH ControlPersist of the client-side master (master.py); None: no master.
+    control_persist: str | None = None
 
     def proxy_argv(self) -> list[str] | None:
         if not self.proxy_command:
