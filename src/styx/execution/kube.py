@@ -107,21 +107,6 @@ async def kube_agent_python(
     As for SSH heads, what was installed is remembered on the client so that ``exec`` on an up
     cluster skips the check; ``force`` checks again (the head answered 127).
     """
-    from styx.config import styx_home
-    from styx.runtime.install import VENV_PYTHON, HeadFiles, ensure_runtime
-    from styx.runtime.wheel import ensure_wheel
+    from styx.runtime.install import HeadFiles, ensure_runtime_remembered
 
-    wheel = ensure_wheel()
-    head = _HEADS.get(record.name)
-    cache = styx_home() / "runtime" / "heads" / head if head else None
-    if cache is not None and not force:
-        try:
-            if cache.read_text() == wheel.tag:
-                return VENV_PYTHON
-        except OSError:
-            pass
-    python = await ensure_runtime(head_runner, wheel, HeadFiles())
-    if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(wheel.tag)
-    return python
+    return await ensure_runtime_remembered(head_runner, _HEADS.get(record.name), HeadFiles(), force)

@@ -181,25 +181,11 @@ def head_files(record: ClusterRecord, nodes: list[NodeAccess]) -> Any:
     return files
 
 
-def _head_cache(record: ClusterRecord) -> Path | None:
-    """Where the client remembers what it last installed on this cluster's head."""
-    from styx.config import styx_home
-
-    nodes = _NODES.get(record.name, [])
-    return styx_home() / "runtime" / "heads" / nodes[0].instance.id if nodes else None
-
-
 async def remote_agent_python(
     record: ClusterRecord, head_runner: CommandRunner, force: bool = False
 ) -> str:
-    """Install (if needed) the client's Styx on the head; the venv Python, shell-quoted.
-
-    What was installed (runtime tag + the head's files) is remembered on the client, so an
-    ``exec`` on an up cluster skips this round trip; ``force`` (after the head answered 127,
-    no such runtime) checks again.
-    """
-    from styx.runtime.install import VENV_PYTHON, HeadFiles, ensure_runtime, prepare_script
-    from styx.runtime.wheel import ensure_wheel
+    """Install (if needed) the client's Styx on the head; the venv Python, shell-quoted."""
+    from styx.runtime.install import HeadFiles, ensure_runtime_remembered
 
     nodes = _NODES.get(record.name, [])
     # Pin every worker's host key on the client first, so the head's known_hosts carries it.
@@ -207,17 +193,5 @@ async def remote_agent_python(
     unpinned = [n.runner for n in nodes[1:] if not keys.get(n.instance.id)]
     await asyncio.gather(*(r.connection() for r in unpinned if isinstance(r, SSHCommandRunner)))
     files = head_files(record, nodes) if nodes else HeadFiles()
-    wheel = ensure_wheel()
-    wanted = f"{wheel.tag} {hashlib.sha256(prepare_script(files).encode()).hexdigest()}"
-    cache = _head_cache(record)
-    if cache is not None and not force and not unpinned:
-        try:
-            if cache.read_text() == wanted:
-                return VENV_PYTHON
-        except OSError:
-            pass
-    python = await ensure_runtime(head_runner, wheel, files)
-    if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(wanted)
-    return python
+    head_id = nodes[0].instance.id if nodes else None
+    return await ensure_runtime_remembered(head_runner, head_id, files, force or bool(unpinned))

@@ -92,3 +92,33 @@ async def ensure_runtime(head: CommandRunner, wheel: RuntimeWheel, files: HeadFi
             node=head.label,
         )
     return VENV_PYTHON
+
+
+async def ensure_runtime_remembered(
+    head: CommandRunner,
+    head_instance_id: str | None,
+    files: HeadFiles,
+    force: bool = False,
+) -> str:
+    """``ensure_runtime``, skipped when the client already installed the same runtime and files
+    on this head (remembered under ``$STYX_HOME/runtime/heads``): an ``exec`` on an up cluster
+    then costs no extra round trip. ``force`` checks the head again (it answered 127)."""
+    import hashlib
+
+    from styx.config import styx_home
+    from styx.runtime.wheel import ensure_wheel
+
+    wheel = ensure_wheel()
+    wanted = f"{wheel.tag} {hashlib.sha256(prepare_script(files).encode()).hexdigest()}"
+    memo = styx_home() / "runtime" / "heads" / head_instance_id if head_instance_id else None
+    if memo is not None and not force:
+        try:
+            if memo.read_text() == wanted:
+                return VENV_PYTHON
+        except OSError:
+            pass
+    python = await ensure_runtime(head, wheel, files)
+    if memo is not None:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        memo.write_text(wanted)
+    return python
