@@ -106,35 +106,8 @@ async def plan_offers(task: Task, is_blocked: Callable[[Offer], bool] | None = N
 def _explain(
     task: Task, clouds: list[str], inventories: dict[str, dict[str, list[InstanceType]]]
 ) -> str:
-    try:
-        from styx.optimizer import explain_infeasible  # the catalog-backed optimizer has it
-    except ImportError:
-        explain_infeasible = None
-    if explain_infeasible is not None:
-        return str(
-            explain_infeasible(
-                task.resources, task.num_nodes, clouds=clouds, inventories=inventories
-            )
-        )
-    r = task.resources
-    wanted = ", ".join(
-        f"{k}={v}"
-        for k, v in (
-            ("cpus", r.cpus),
-            ("memory", r.memory),
-            ("accelerators", r.accelerators and ",".join(f"{n}:{c}" for n, c in r.accelerators)),
-            ("instance_type", r.instance_type),
-        )
-        if v
+    from styx.optimizer import explain_infeasible
+
+    return str(
+        explain_infeasible(task.resources, task.num_nodes, clouds=clouds, inventories=inventories)
     )
-    largest = [t for regions in inventories.values() for ts in regions.values() for t in ts]
-    biggest = max(largest, key=lambda t: (t.accelerator_count, t.vcpus), default=None)
-    hint = (
-        (
-            f"; largest available is {biggest.name} ({biggest.vcpus:g} CPUs, "
-            f"{biggest.memory_gib:g} GiB)"
-        )
-        if biggest
-        else ""
-    )
-    return f"no offer in {', '.join(clouds)} satisfies {wanted or 'the request'}{hint}"

@@ -319,8 +319,6 @@ async def _exec(
     try:
         if sync_workdir:
             await backend.sync_files(task)
-        elif task.workdir is not None:
-            task = replace(task, workdir=task.workdir)  # keep cd into the synced folder
         spec = backend.job_spec(task, False, _num_gpus(task, _instance_gpus(record)))
         if detach_run:
             job_id = await backend.submit(spec)

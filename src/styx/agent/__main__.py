@@ -1,6 +1,7 @@
 """``python -m styx.agent --root DIR COMMAND``: the head node's side of every job operation.
 
-Output is JSON (one document) except for ``logs``, which streams the job's log bytes. Kept on
+Output is JSON (one document) except for ``logs`` and ``run``, which stream the job's log bytes
+(``run`` and ``logs --report`` between the markers of :mod:`styx.agent.protocol`). Kept on
 argparse and the standard library so it starts fast on a bare node.
 """
 
@@ -154,16 +155,6 @@ def cmd_status(root: Path, args: argparse.Namespace) -> int:
     return 0 if job else 3
 
 
-def cmd_wait(root: Path, args: argparse.Namespace) -> int:
-    queue = JobQueue(root)
-    while True:
-        job = queue.get(args.job_id)
-        if job is None or job.done:
-            _print(job.to_dict() if job else None)
-            return 0
-        time.sleep(0.05)
-
-
 def cmd_cancel(root: Path, args: argparse.Namespace) -> int:
     queue = JobQueue(root)
     targets = [j for j in queue.all() if not j.done and (args.all or j.job_id in args.job_ids)]
@@ -228,8 +219,6 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("queue")
     p = sub.add_parser("status")
     p.add_argument("job_id", type=int, nargs="?")
-    p = sub.add_parser("wait")
-    p.add_argument("job_id", type=int)
     p = sub.add_parser("cancel")
     p.add_argument("job_ids", type=int, nargs="*")
     p.add_argument("--all", action="store_true")

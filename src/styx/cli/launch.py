@@ -208,42 +208,10 @@ def _print_history(exc: Any) -> None:
 def _dryrun(task: Any, output: str) -> None:
     import asyncio
 
+    from styx.cli.catalog import render_plan
     from styx.placement import plan_offers
 
-    offers = asyncio.run(plan_offers(task))
-    try:
-        from styx.cli.catalog import render_plan  # the catalog-backed renderer
-    except ImportError:
-        render_plan = None
-    if render_plan is not None:
-        click.echo(render_plan(offers, output=output))
-        return
-    rows = [
-        {
-            "cloud": o.cloud,
-            "region": o.region,
-            "zone": o.zones[0] if o.zones else None,
-            "instance_type": o.instance_type,
-            "use_spot": o.use_spot,
-            "accelerators": f"{o.accelerator_name}:{o.accelerator_count}"
-            if o.accelerator_count
-            else None,
-            "vcpus": o.vcpus,
-            "memory_gib": o.memory_gib,
-            "hourly_price": o.hourly_price,
-            "num_nodes": o.num_nodes,
-            "total_hourly_price": o.total_hourly_price,
-        }
-        for o in offers[:6]
-    ]
-    if output == "json":
-        from styx.cli.output import print_json
-
-        print_json({"plan": rows[:1], "alternatives": rows[1:]})
-        return
-    from styx.cli.output import print_table
-
-    print_table("plan (first row is chosen)", list(rows[0]), [list(r.values()) for r in rows])
+    click.echo(render_plan(asyncio.run(plan_offers(task)), output=output))
 
 
 @click.command(name="exec")

@@ -8,7 +8,6 @@ import shlex
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from styx.errors import ClusterError, JobError
@@ -253,10 +252,6 @@ class ClusterBackend:
         text = "".join(lines).strip()
         return json.loads(text.splitlines()[-1]) if text else None
 
-    async def wait(self, job_id: int) -> dict[str, Any]:
-        result: dict[str, Any] = await self._agent(f"wait {job_id}")
-        return result
-
     async def queue(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = await self._agent("queue")
         return result
@@ -279,9 +274,3 @@ async def _clone(runner: CommandRunner, git: GitWorkdir) -> None:
         f"rm -rf {REMOTE_WORKDIR} && git clone -q {shlex.quote(git.url)} {REMOTE_WORKDIR}"
         f" && cd {REMOTE_WORKDIR}{ref}"
     )
-
-
-def local_home(instance_id: str) -> Path:
-    from styx.providers.local.provider import LocalProvider
-
-    return LocalProvider().home_dir(instance_id)

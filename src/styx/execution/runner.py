@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -125,7 +124,3 @@ class LocalRunner(CommandRunner):
 
         target = self.resolve(remote)
         await asyncio.to_thread(copy_tree, local, target, list(excludes))
-
-
-def quote_env(env: dict[str, str]) -> str:
-    return " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
