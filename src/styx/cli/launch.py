@@ -185,8 +185,9 @@ def launch(
 
 def _print_history(exc: Any) -> None:
     """The failover history as a table on stderr, before the one-line error."""
-    from rich.console import Console
     from rich.table import Table
+
+    from styx.cli.output import console
 
     table = Table(title="Failover history", box=None, header_style="bold", pad_edge=False)
     for column in ("CLOUD", "REGION", "ZONE", "TYPE", "SPOT", "ERROR", "CODE", "MESSAGE"):
@@ -200,9 +201,9 @@ def _print_history(exc: Any) -> None:
             "yes" if h.use_spot else "no",
             h.error_class,
             h.native_code or "-",
-            h.message[:70],
+            h.message[:160],
         )
-    Console(stderr=True, soft_wrap=True).print(table)
+    console(stderr=True).print(table)
 
 
 def _dryrun(task: Any, output: str) -> None:

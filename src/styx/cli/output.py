@@ -13,8 +13,16 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
-def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def console(stderr: bool = False) -> Any:
+    """A rich console; when not writing to a terminal, wide enough that tables do not wrap
+    (pipes and logs get rich's 80 columns otherwise)."""
     from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, soft_wrap=True, width=None if stream.isatty() else 240)
+
+
+def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     from rich.table import Table
 
     table = Table(title=title, box=None, header_style="bold", pad_edge=False)
@@ -22,7 +30,7 @@ def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequen
         table.add_column(column)
     for row in rows:
         table.add_row(*("-" if v is None else str(v) for v in row))
-    Console(soft_wrap=True).print(table)
+    console().print(table)
 
 
 def ago(ts: float | None) -> str:
