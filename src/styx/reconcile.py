@@ -2,7 +2,8 @@
 
 The cloud is the truth. Instances the state knows are refreshed; instances tagged with a known
 cluster but missing from state (a client killed mid-launch) are adopted into it; a cluster whose
-instances are all gone is forgotten; a cluster whose instances are all stopped is STOPPED.
+instances are all gone is forgotten; a cluster whose instances are all stopped is STOPPED. For an
+UP cluster the head's agent is asked for its job queue too.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from dataclasses import replace
 
 from styx.placement import provider_factory
 from styx.providers.instance import Instance, InstanceState
-from styx.state.store import ClusterRecord, ClusterStatus, StateStore
+from styx.state.store import ClusterRecord, ClusterStatus, JobRecord, StateStore
+
+AGENT_TIMEOUT_S = 15.0
 
 
 async def _refresh_one(store: StateStore, record: ClusterRecord) -> ClusterRecord | None:
@@ -49,7 +52,28 @@ async def _refresh_one(store: StateStore, record: ClusterRecord) -> ClusterRecor
     if status is not record.status:
         store.set_cluster_status(record.name, status)
         store.add_event(record.name, "status", f"{record.status.value} -> {status.value}")
+    if status is ClusterStatus.UP:
+        await _refresh_jobs(store, record, live)
     return replace(record, status=status)
+
+
+async def _refresh_jobs(store: StateStore, record: ClusterRecord, nodes: list[Instance]) -> None:
+    """Ask the head's agent for its queue, so the listing shows each cluster's last job.
+
+    Bounded: an agent that does not answer leaves the old job records and an event."""
+    from styx.execution.backend import ClusterBackend
+
+    nodes = sorted(nodes, key=lambda i: i.node_rank)
+    try:
+        backend = await asyncio.wait_for(ClusterBackend.connect(record, nodes), AGENT_TIMEOUT_S)
+        try:
+            jobs = await asyncio.wait_for(backend.queue(), AGENT_TIMEOUT_S)
+        finally:
+            await backend.close()
+    except Exception as exc:  # noqa: BLE001 - a silent head must not break the listing
+        store.add_event(record.name, "agent", f"job queue not refreshed: {exc}")
+        return
+    store.save_jobs([JobRecord.from_agent(record.name, j) for j in jobs])
 
 
 async def adopt_leaked(store: StateStore, providers: set[str]) -> list[ClusterRecord]:

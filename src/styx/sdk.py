@@ -263,7 +263,7 @@ async def _follow(
 def _finished(store: StateStore, name: str, job: dict[str, Any], progress: Output) -> LaunchResult:
     """Record a finished job; JobError (with the job's exit code) unless it succeeded."""
     job_id, status, code = int(job["job_id"]), job["status"], job.get("exit_code")
-    store.save_jobs([_job_record(name, job)])
+    store.save_jobs([JobRecord.from_agent(name, job)])
     detail = f": {job['message']}" if job.get("message") else ""
     progress(f"job {job_id} {status}{detail}")
     if status != "SUCCEEDED":
@@ -275,18 +275,6 @@ def _finished(store: StateStore, name: str, job: dict[str, Any], progress: Outpu
             returncode=rc,
         )
     return LaunchResult(name, job_id, status, code)
-
-
-def _job_record(cluster: str, job: dict[str, Any]) -> JobRecord:
-    return JobRecord(
-        cluster,
-        int(job["job_id"]),
-        job.get("name"),
-        job["status"],
-        job.get("submitted_at"),
-        job.get("ended_at"),
-        job.get("exit_code"),
-    )
 
 
 # ---- exec ------------------------------------------------------------------------------------
@@ -375,7 +363,7 @@ def _backend_call(name: str, fn: Callable[[ClusterBackend], Any]) -> Any:
 def queue(cluster_name: str) -> list[dict[str, Any]]:
     jobs: list[dict[str, Any]] = _backend_call(cluster_name, lambda b: b.queue())
     store = open_store()
-    store.save_jobs([_job_record(cluster_name, j) for j in jobs])
+    store.save_jobs([JobRecord.from_agent(cluster_name, j) for j in jobs])
     return jobs
 
 

@@ -171,6 +171,24 @@ def test_failing_job_fails_launch_with_its_exit_code(styx_home: Path, tmp_path: 
     styx(styx_home, "down", "-y", "f")
 
 
+def test_status_refresh_asks_the_agent_for_the_last_job(styx_home: Path) -> None:
+    assert (
+        styx(styx_home, "launch", "-y", "-d", "-c", "lj", "--infra", "local", "sleep 30").returncode
+        == 0
+    )
+
+    # The client recorded PENDING at submission; only the agent knows it is running now.
+    def last_job() -> dict:
+        rows = json.loads(styx(styx_home, "status", "-r", "--json").stdout)
+        return rows[0]["last_job"]
+
+    assert wait_for(lambda: last_job()["status"] == "RUNNING", timeout=20, interval=0.3)
+    assert "1 RUNNING" in styx(styx_home, "status").stdout
+    styx(styx_home, "cancel", "lj", "1")
+    assert wait_for(lambda: last_job()["status"] == "CANCELLED", timeout=20, interval=0.3)
+    styx(styx_home, "down", "-y", "lj")
+
+
 def test_cancel_kills_running_job(styx_home: Path) -> None:
     result = styx(
         styx_home, "launch", "-y", "-d", "-c", "cx", "--infra", "local", "sleep 300; echo never"

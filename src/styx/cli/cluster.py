@@ -38,21 +38,31 @@ def status(
             instances = store.instances(record.name)
             click.echo(instances[0].ip if instances else "-")
         return
+    from styx.state import open_store
+
+    store = open_store()
     if as_json:
-        print_json([r.to_dict() for r in records])
+        out = []
+        for r in records:
+            jobs = store.jobs(r.name)
+            out.append({**r.to_dict(), "last_job": jobs[-1].__dict__ if jobs else None})
+        print_json(out)
         return
     if not records:
         click.echo("No existing clusters.")
         return
     rows = []
     for r in records:
+        jobs = store.jobs(r.name)
+        last = f"{jobs[-1].job_id} {jobs[-1].status}" if jobs else "-"
         autostop = "-"
         if r.autostop_minutes is not None:
             autostop = f"{r.autostop_minutes:g}m" + (" (down)" if r.autostop_down else "")
         where = "/".join(p for p in (r.provider, r.region, r.zone) if p)
         shape = f"{r.num_nodes}x {r.instance_type or '-'}" + (" [spot]" if r.use_spot else "")
-        rows.append([r.name, ago(r.launched_at), where, shape, r.status.value, autostop])
-    print_table(None, ["NAME", "LAUNCHED", "INFRA", "RESOURCES", "STATUS", "AUTOSTOP"], rows)
+        rows.append([r.name, ago(r.launched_at), where, shape, r.status.value, autostop, last])
+    columns = ["NAME", "LAUNCHED", "INFRA", "RESOURCES", "STATUS", "AUTOSTOP", "LAST JOB"]
+    print_table(None, columns, rows)
 
 
 def _show_blocked(as_json: bool) -> None:

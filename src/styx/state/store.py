@@ -69,6 +69,19 @@ class JobRecord:
     ended_at: float | None = None
     exit_code: int | None = None
 
+    @classmethod
+    def from_agent(cls, cluster: str, job: dict[str, Any]) -> JobRecord:
+        """The client's copy of a job record as the head's agent reports it."""
+        return cls(
+            cluster,
+            int(job["job_id"]),
+            job.get("name"),
+            job["status"],
+            job.get("submitted_at"),
+            job.get("ended_at"),
+            job.get("exit_code"),
+        )
+
 
 class StateStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
