@@ -292,9 +292,12 @@ def kill_instance_processes(instance_id: str, grace_s: float = 3.0) -> None:
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in pids:
             with contextlib.suppress(OSError):
-                group = os.getpgid(pid)
-                if group != os.getpgrp():  # never signal our own group (the caller's shell)
-                    os.killpg(group, sig)
+                # Signal a whole group only when the marked process leads it: Styx starts node
+                # processes, job drivers and the agent daemon in sessions of their own. A marked
+                # process in someone else's group (an agent call made by a `styx` command in the
+                # user's shell) is signalled alone, or the user's whole terminal job would go.
+                if os.getpgid(pid) == pid and pid != os.getpgrp():
+                    os.killpg(pid, sig)
             with contextlib.suppress(OSError):
                 os.kill(pid, sig)
         deadline = time.monotonic() + (grace_s if sig == signal.SIGTERM else 1.0)
