@@ -18,17 +18,21 @@ from styx.state.store import ClusterRecord, ClusterStatus, JobRecord, StateStore
 AGENT_TIMEOUT_S = 15.0
 
 
-async def _refresh_one(store: StateStore, record: ClusterRecord) -> ClusterRecord | None:
+Listing = list[Instance] | BaseException  # a provider's instances, or why it could not list
+
+
+async def _refresh_one(
+    store: StateStore, record: ClusterRecord, listing: Listing
+) -> ClusterRecord | None:
+    if isinstance(listing, BaseException):
+        raise listing
     provider = provider_factory()(record.provider)
-    listed = [i for i in await provider.list_instances() if i.cluster_name == record.name]
+    listed = [i for i in listing if i.cluster_name == record.name]
+    listed_ids = {i.id for i in listed}
     known = {i.id: i for i in store.instances(record.name)}
-    live: list[Instance] = []
-    for inst in listed:
-        if inst.state is InstanceState.TERMINATED:
-            continue
-        live.append(inst)
+    live = [i for i in listed if i.state is not InstanceState.TERMINATED]
     for inst_id, inst in known.items():
-        if inst_id not in {i.id for i in listed}:
+        if inst_id not in listed_ids:
             fresh = await provider.get_instance(inst.id)
             if fresh is not None and fresh.state is not InstanceState.TERMINATED:
                 live.append(fresh)
@@ -76,15 +80,11 @@ async def _refresh_jobs(store: StateStore, record: ClusterRecord, nodes: list[In
     store.save_jobs([JobRecord.from_agent(record.name, j) for j in jobs])
 
 
-async def adopt_leaked(store: StateStore, providers: set[str]) -> list[ClusterRecord]:
+def adopt_leaked(store: StateStore, listings: list[Listing]) -> list[ClusterRecord]:
     """Instances tagged by Styx whose cluster the state does not know (a client killed before it
     recorded anything, another machine's state lost): adopted as INIT clusters so that
     ``styx down`` can remove them. One broken provider never breaks the scan."""
-    factory = provider_factory()
     known = {r.name for r in store.list_clusters()}
-    listings = await asyncio.gather(
-        *(factory(p).list_instances() for p in sorted(providers)), return_exceptions=True
-    )
     orphans: dict[tuple[str, str], list[Instance]] = {}
     for listing in listings:
         if isinstance(listing, BaseException):
@@ -120,10 +120,22 @@ async def adopt_leaked(store: StateStore, providers: set[str]) -> list[ClusterRe
 async def refresh_clusters(
     store: StateStore, records: list[ClusterRecord], scan: set[str] | None = None
 ) -> list[ClusterRecord]:
-    """Refresh ``records``; with ``scan``, also adopt leaked instances of those providers."""
-    records = records + (await adopt_leaked(store, scan) if scan else [])
+    """Refresh ``records``; with ``scan``, also adopt leaked instances of those providers.
+
+    Each provider is listed once, however many clusters it holds.
+    """
+    names = sorted({r.provider for r in records} | (scan or set()))
+    factory = provider_factory()
+
+    async def list_one(name: str) -> list[Instance]:
+        return await factory(name).list_instances()  # a missing SDK fails here, caught below
+
+    listed = await asyncio.gather(*(list_one(n) for n in names), return_exceptions=True)
+    listings: dict[str, Listing] = dict(zip(names, listed, strict=True))
+    if scan:
+        records = records + adopt_leaked(store, [listings[n] for n in sorted(scan)])
     results = await asyncio.gather(
-        *(_refresh_one(store, r) for r in records), return_exceptions=True
+        *(_refresh_one(store, r, listings[r.provider]) for r in records), return_exceptions=True
     )
     out: list[ClusterRecord] = []
     for record, result in zip(records, results, strict=True):
