@@ -156,11 +156,10 @@ async def remote_node_access(record: ClusterRecord, instances: list[Instance]) -
     return out
 
 
-def head_files(record: ClusterRecord, nodes: list[NodeAccess]) -> Any:
+def head_files(record: ClusterRecord, nodes: list[NodeAccess], keys: StoreHostKeys) -> Any:
     from styx.runtime.install import HeadFiles
 
     files = HeadFiles()
-    keys = StoreHostKeys()
     lines = []
     node_map = {}
     for node in nodes:
@@ -192,6 +191,6 @@ async def remote_agent_python(
     keys = StoreHostKeys()
     unpinned = [n.runner for n in nodes[1:] if not keys.get(n.instance.id)]
     await asyncio.gather(*(r.connection() for r in unpinned if isinstance(r, SSHCommandRunner)))
-    files = head_files(record, nodes) if nodes else HeadFiles()
+    files = head_files(record, nodes, keys) if nodes else HeadFiles()
     head_id = nodes[0].instance.id if nodes else None
     return await ensure_runtime_remembered(head_runner, head_id, files, force or bool(unpinned))

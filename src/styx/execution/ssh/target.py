@@ -25,17 +25,28 @@ class HostKeys(Protocol):
 
 
 class StoreHostKeys:
-    """Host keys pinned in the state store, trust on first use."""
+    """Host keys pinned in the state store, trust on first use.
+
+    One store connection per object, opened on first use: a connect asks for several nodes'
+    keys, and opening the state file each time would repeat its set-up on the exec hot path.
+    """
+
+    def __init__(self) -> None:
+        self._store: Any = None
+
+    def _db(self) -> Any:
+        if self._store is None:
+            from styx.state.store import open_store
+
+            self._store = open_store()
+        return self._store
 
     def get(self, instance_id: str) -> str | None:
-        from styx.state.store import open_store
-
-        return open_store().host_key(instance_id)
+        key: str | None = self._db().host_key(instance_id)
+        return key
 
     def pin(self, instance_id: str, key: str) -> None:
-        from styx.state.store import open_store
-
-        open_store().pin_host_key(instance_id, key)
+        self._db().pin_host_key(instance_id, key)
 
 
 class MemoryHostKeys:
