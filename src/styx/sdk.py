@@ -33,10 +33,6 @@ def _stdout(text: str) -> None:
 
 def print_progress(text: str) -> None:
     """The default progress printer: one ``styx: ...`` line on stderr per step."""
-    _stderr(text)
-
-
-def _stderr(text: str) -> None:
     sys.stderr.write(f"styx: {text}\n")
     sys.stderr.flush()
 
@@ -86,7 +82,7 @@ def launch(
     cluster_name: str | None = None,
     *,
     output: Output = _stdout,
-    progress: Output = _stderr,
+    progress: Output = print_progress,
     **options: Any,
 ) -> LaunchResult:
     """Provision (or reuse) ``cluster_name``, sync files, run setup and the job.
@@ -287,7 +283,7 @@ def exec(
     detach_run: bool = False,
     sync_workdir: bool = False,
     output: Output = _stdout,
-    progress: Output = _stderr,
+    progress: Output = print_progress,
 ) -> LaunchResult:
     """Run ``task`` on an up cluster: no provisioning, no setup, no re-sync unless asked."""
     return asyncio.run(_exec(task, cluster_name, detach_run, sync_workdir, output, progress))

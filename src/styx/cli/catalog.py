@@ -35,15 +35,13 @@ def _render_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequ
     import io
 
     from rich.console import Console
-    from rich.table import Table
 
-    table = Table(title=title, box=None, header_style="bold", pad_edge=False)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*("-" if v is None else str(v) for v in row))
+    from styx.cli.output import build_table
+
     buffer = io.StringIO()
-    Console(file=buffer, width=200, soft_wrap=True, color_system=None).print(table)
+    Console(file=buffer, width=200, soft_wrap=True, color_system=None).print(
+        build_table(title, columns, rows)
+    )
     return buffer.getvalue()
 
 

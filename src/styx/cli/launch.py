@@ -185,25 +185,23 @@ def launch(
 
 def _print_history(exc: Any) -> None:
     """The failover history as a table on stderr, before the one-line error."""
-    from rich.table import Table
+    from styx.cli.output import build_table, console
 
-    from styx.cli.output import console
-
-    table = Table(title="Failover history", box=None, header_style="bold", pad_edge=False)
-    for column in ("CLOUD", "REGION", "ZONE", "TYPE", "SPOT", "ERROR", "CODE", "MESSAGE"):
-        table.add_column(column)
-    for h in exc.history:
-        table.add_row(
+    columns = ("CLOUD", "REGION", "ZONE", "TYPE", "SPOT", "ERROR", "CODE", "MESSAGE")
+    rows = [
+        (
             h.provider,
-            h.region or "-",
-            h.zone or "-",
+            h.region,
+            h.zone,
             h.instance_type,
             "yes" if h.use_spot else "no",
             h.error_class,
-            h.native_code or "-",
+            h.native_code,
             h.message[:160],
         )
-    console(stderr=True).print(table)
+        for h in exc.history
+    ]
+    console(stderr=True).print(build_table("Failover history", columns, rows))
 
 
 def _dryrun(task: Any, output: str) -> None:

@@ -22,7 +22,8 @@ def console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, soft_wrap=True, width=None if stream.isatty() else 240)
 
 
-def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def build_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
+    """Styx's plain table look (no box); ``None`` cells show as '-'."""
     from rich.table import Table
 
     table = Table(title=title, box=None, header_style="bold", pad_edge=False)
@@ -30,7 +31,11 @@ def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequen
         table.add_column(column)
     for row in rows:
         table.add_row(*("-" if v is None else str(v) for v in row))
-    console().print(table)
+    return table
+
+
+def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    console().print(build_table(title, columns, rows))
 
 
 def ago(ts: float | None) -> str:
