@@ -38,6 +38,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from styx.errors import ResourcesUnavailableError
+from styx.providers.registry import provider_names
 from styx.resources import Quantity, Resources
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     # dry run does not need.
     from styx.providers.instance import InstanceType
 
-CATALOG_CLOUDS = ("aws", "gcp", "azure")
+CATALOG_CLOUDS = provider_names(catalog=True)
 DEFAULT_CPUS = Quantity(4, at_least=True)
 
 

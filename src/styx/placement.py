@@ -16,9 +16,11 @@ from styx.errors import ResourcesUnavailableError, StyxError
 from styx.optimizer import Offer, plan
 from styx.providers.base import CloudProvider
 from styx.providers.instance import InstanceType
+from styx.providers.registry import provider_names
 from styx.task import Task
 
-INVENTORY_CLOUDS = ("local", "ssh", "kubernetes")
+INVENTORY_CLOUDS = provider_names(inventory=True)  # offers listed live, not from a catalog
+FALLBACK_CLOUDS = provider_names(fallback=True)  # used when no cloud is enabled
 _PROVIDERS: dict[str, CloudProvider] = {}
 
 
@@ -67,9 +69,9 @@ def clouds_for(task: Task) -> list[str]:
     pinned = [c.cloud for c in candidates]
     if all(pinned):
         return sorted({p for p in pinned if p})
-    enabled = [c for c in cached_enabled_clouds() if c != "local"]
+    enabled = [c for c in cached_enabled_clouds() if c not in FALLBACK_CLOUDS]
     named = {p for p in pinned if p}
-    return sorted(set(enabled) | named) if enabled else sorted(named | {"local"})
+    return sorted(set(enabled) | named) if enabled else sorted(named | set(FALLBACK_CLOUDS))
 
 
 async def inventories_for(clouds: list[str]) -> dict[str, dict[str, list[InstanceType]]]:

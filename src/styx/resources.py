@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from styx.errors import TaskSpecError
+from styx.providers.registry import ALIASES, PROVIDERS
 from styx.spec import (
     as_bool,
     as_number,
@@ -22,8 +23,8 @@ from styx.spec import (
     fail,
 )
 
-CLOUDS = ("aws", "gcp", "azure", "kubernetes", "ssh", "local")
-CLOUD_ALIASES = {"k8s": "kubernetes"}
+CLOUDS = tuple(PROVIDERS)
+CLOUD_ALIASES = ALIASES
 
 RESOURCE_FIELDS = (
     "infra",
@@ -256,7 +257,7 @@ def parse_cloud(value: str, where: str) -> str:
     cloud = CLOUD_ALIASES.get(value.lower(), value.lower())
     if cloud not in CLOUDS:
         raise TaskSpecError(
-            f"{where}: unknown cloud '{value}'{did_you_mean(value, (*CLOUDS, 'k8s'))}; "
+            f"{where}: unknown cloud '{value}'{did_you_mean(value, (*CLOUDS, *ALIASES))}; "
             f"expected one of {', '.join(CLOUDS)}",
             field=where,
         )
@@ -268,15 +269,16 @@ def parse_infra(value: Any, where: str = "infra") -> dict[str, str | None]:
     ``local``, ``*`` or ``*/us-east-1`` (any cloud)."""
     text = as_str(where, value).strip()
     parts = text.split("/")
-    if parts[0].lower() in ("k8s", "kubernetes", "ssh") and len(parts) > 2:
+    entry = PROVIDERS.get(ALIASES.get(parts[0].lower(), parts[0].lower()))
+    if entry and entry.region_has_slash and len(parts) > 2:
         parts = [parts[0], "/".join(parts[1:])]  # contexts/pools may contain '/' (EKS ARNs)
     if not text or len(parts) > 3 or any(not p for p in parts):
         raise fail(where, value, "'cloud[/region[/zone]]', e.g. 'aws/us-east-1'")
     cloud = None if parts[0] == "*" else parse_cloud(parts[0], where)
     region = parts[1] if len(parts) > 1 and parts[1] != "*" else None
     zone = parts[2] if len(parts) > 2 and parts[2] != "*" else None
-    if cloud == "local" and len(parts) > 1:
-        raise fail(where, value, "just 'local' (this machine has no regions)")
+    if cloud and not PROVIDERS[cloud].regions and len(parts) > 1:
+        raise fail(where, value, f"just '{cloud}' (it has no regions)")
     return {"cloud": cloud, "region": region, "zone": zone}
 
 

@@ -10,10 +10,16 @@ import sys
 import threading
 from pathlib import Path
 
-from styx.execution.remote import worker_spec
+from typing import Any
+
+from styx.execution.ssh.access import (
+    SSHAccessConfig,
+    SSHCredentials,
+    styx_key_credentials,
+    worker_spec,
+)
 from styx.execution.ssh.target import SSHTarget
 from styx.providers.instance import Instance, InstanceId, InstanceState, ProviderType
-from styx.state.store import ClusterRecord, ClusterStatus
 from tests.fakes.sshd.map_proxy import read_map, release
 
 MAP_PROXY = Path(__file__).resolve().parent.parent / "fakes" / "sshd" / "map_proxy.py"
@@ -84,26 +90,39 @@ def test_map_proxy_assigns_free_nodes_once_and_in_order(tmp_path: Path) -> None:
             srv.close()
 
 
-def _worker(provider: ProviderType) -> tuple[ClusterRecord, Instance, SSHTarget]:
-    record = ClusterRecord("c", provider.value, ClusterStatus.UP, 2)
+def _worker(provider: ProviderType) -> tuple[Instance, SSHTarget]:
     inst = Instance(
         InstanceId("w1"), provider, "c", "m5.large", InstanceState.RUNNING,
         public_ip="54.0.0.2", private_ip="172.31.0.2", node_rank=1, ssh_user="ubuntu",
     )  # fmt: skip
     target = SSHTarget(host="54.0.0.2", port=22, user="ubuntu", proxy_command="client-proxy %h")
-    return record, inst, target
+    return inst, target
+
+
+def _cloud(section: dict[str, Any]) -> SSHAccessConfig:
+    return SSHAccessConfig.for_cloud(section, styx_key_credentials)
 
 
 def test_cloud_workers_are_reached_on_their_private_ip_by_default() -> None:
-    record, inst, target = _worker(ProviderType.AWS)
-    spec = worker_spec(record, inst, target, {"ssh_proxy_command": "client-proxy %h"})
-    assert (spec["host"], spec["port"], spec["proxy_command"]) == ("172.31.0.2", 22, None)
-    assert spec["ip"] == "172.31.0.2"
+    inst, target = _worker(ProviderType.AWS)
+    spec = worker_spec(inst, target, _cloud({"ssh_proxy_command": "client-proxy %h"}))
+    assert (spec.host, spec.port, spec.proxy_command) == ("172.31.0.2", 22, None)
+    assert spec.ip == "172.31.0.2"
 
 
 def test_worker_ssh_proxy_command_routes_the_head_like_the_client() -> None:
-    record, inst, target = _worker(ProviderType.GCP)
+    inst, target = _worker(ProviderType.GCP)
     cfg = {"ssh_proxy_command": "client-proxy %h", "worker_ssh_proxy_command": "head-proxy %h"}
-    spec = worker_spec(record, inst, target, cfg)
-    assert (spec["host"], spec["port"], spec["proxy_command"]) == ("54.0.0.2", 22, "head-proxy %h")
-    assert spec["ip"] == "172.31.0.2"  # STYX_NODE_IPS still lists private IPs
+    spec = worker_spec(inst, target, _cloud(cfg))
+    assert (spec.host, spec.port, spec.proxy_command) == ("54.0.0.2", 22, "head-proxy %h")
+    assert spec.ip == "172.31.0.2"  # STYX_NODE_IPS still lists private IPs
+
+
+def test_pool_workers_are_reached_as_configured_through_the_pool_proxy() -> None:
+    inst, target = _worker(ProviderType.SSH)
+    pool = SSHAccessConfig.for_pool(
+        {"ssh_proxy_command": "pool-proxy %h"}, lambda _i: SSHCredentials(None, "pw")
+    )
+    spec = worker_spec(inst, target, pool)
+    assert (spec.host, spec.port, spec.proxy_command) == ("54.0.0.2", 22, "pool-proxy %h")
+    assert pool.head_node_map and not _cloud({}).head_node_map

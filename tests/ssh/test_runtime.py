@@ -17,7 +17,7 @@ from tests.fakes.sshd.nodes import FakeCluster
 def test_wheel_holds_the_package_and_is_cached(styx_home: Path) -> None:
     first = ensure_wheel()
     names = zipfile.ZipFile(first.path).namelist()
-    assert "styx/agent/__main__.py" in names and "styx/execution/remote.py" in names
+    assert "styx/agent/__main__.py" in names and "styx/execution/ssh/access.py" in names
     assert f"styx-{first.version}.dist-info/RECORD" in names
     assert not any(n.endswith(".pyc") for n in names)
     mtime = first.path.stat().st_mtime

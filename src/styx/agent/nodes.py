@@ -1,8 +1,11 @@
 """Starting a job's command on one node, from the head.
 
-A node is described in the job spec by a small dict. ``local`` nodes are sandbox folders on the
-head's own machine; ``ssh`` nodes are reached with the OpenSSH client using the key Styx placed
-on the head. Each launch returns a Popen whose stdout carries the node's merged output.
+A node is described by a :class:`NodeSpec` (sent in the job spec as a dict). Its ``kind`` says how
+the head reaches it: ``local`` nodes are folders on the head's own machine (a sandbox, or the
+head's own home), ``ssh`` nodes are reached with the OpenSSH client using the key Styx placed on
+the head, ``k8s`` nodes are pods reached through the API's exec. Each launch returns a Popen whose
+stdout carries the node's merged output. The client side builds these specs in the providers'
+node access (``CloudProvider.cluster_access``).
 """
 
 from __future__ import annotations
@@ -12,17 +15,28 @@ import shlex
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 LOCAL_MARKER = "STYX_LOCAL_INSTANCE"
+
+
+class NodeKind(StrEnum):
+    """How the head's agent reaches a node (the value travels in the job spec)."""
+
+    LOCAL = "local"  # a folder on the head's own machine: run bash there
+    SSH = "ssh"  # the head's OpenSSH client
+    K8S = "k8s"  # the Kubernetes API's pods/exec, with the head pod's service account
 
 
 @dataclass(frozen=True)
 class NodeSpec:
     rank: int
     ip: str
-    kind: str = "local"  # "local", "ssh" or "k8s"
+    kind: NodeKind = NodeKind.LOCAL
     home: str | None = None  # local: the sandbox folder that is the node's home
     instance_id: str | None = None
     gpu_ids: tuple[int, ...] = ()
@@ -42,7 +56,17 @@ class NodeSpec:
         for key in ("gpu_ids", "extra_ssh_options"):
             if key in data:
                 data[key] = tuple(data[key])  # type: ignore[arg-type]
+        if "kind" in data:
+            data["kind"] = NodeKind(data["kind"])
         return cls(**data)  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form :meth:`from_dict` reads (the job spec, the head's node map)."""
+        data = asdict(self)
+        data["kind"] = self.kind.value
+        for key in ("gpu_ids", "extra_ssh_options"):
+            data[key] = list(data[key])
+        return data
 
     @property
     def label(self) -> str:
@@ -59,19 +83,11 @@ def _node_script(command: str, env: dict[str, str], workdir: str | None) -> str:
 def launch_on_node(
     node: NodeSpec, command: str, env: dict[str, str], workdir: str | None, pid_file: Path
 ) -> subprocess.Popen[bytes]:
-    if node.kind == "local":
-        proc = _launch_local(node, command, env, workdir)
-        pid_file.write_text(str(proc.pid))  # its own session: the pid is the process group
-        return proc
-    if node.kind == "ssh":
-        return _launch_ssh(node, command, env, workdir, pid_file)
-    if node.kind == "k8s":
-        return _launch_k8s(node, command, env, workdir, pid_file)
-    raise ValueError(f"unknown node kind {node.kind!r}")
+    return _LAUNCHERS[node.kind](node, command, env, workdir, pid_file)
 
 
 def _launch_local(
-    node: NodeSpec, command: str, env: dict[str, str], workdir: str | None
+    node: NodeSpec, command: str, env: dict[str, str], workdir: str | None, pid_file: Path
 ) -> subprocess.Popen[bytes]:
     assert node.home, "a local node needs its home folder"
     home = os.path.expanduser(node.home)  # "~": the head running its own rank of a remote cluster
@@ -88,7 +104,7 @@ def _launch_local(
     if node.gpu_ids:
         full_env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in node.gpu_ids)
     script = _node_script(command, {}, workdir)
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         ["bash", "--noprofile", "--norc", "-c", script],
         cwd=home,
         env=full_env,
@@ -97,6 +113,8 @@ def _launch_local(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    pid_file.write_text(str(proc.pid))  # its own session: the pid is the process group
+    return proc
 
 
 def ssh_base_command(node: NodeSpec) -> list[str]:
@@ -217,15 +235,28 @@ def _launch_k8s(
     )
 
 
-def kill_on_node(node: NodeSpec, proc: subprocess.Popen[bytes] | None, pid_file: Path) -> None:
-    """Kill the node's process group for this job (and the local ssh/exec client, if any)."""
-    remote: list[str] | None = None
-    if node.kind == "ssh":
-        remote = [*ssh_base_command(node), _remote_kill(pid_file)]
-    elif node.kind == "k8s":
-        remote = kubeexec_command(
+_LAUNCHERS: dict[NodeKind, Callable[..., subprocess.Popen[bytes]]] = {
+    NodeKind.LOCAL: _launch_local,
+    NodeKind.SSH: _launch_ssh,
+    NodeKind.K8S: _launch_k8s,
+}
+
+
+def _remote_kill_argv(node: NodeSpec, pid_file: Path) -> list[str] | None:
+    """The command that kills the job's process group on a node the head reaches remotely;
+    None for local nodes (the head signals them itself)."""
+    if node.kind is NodeKind.SSH:
+        return [*ssh_base_command(node), _remote_kill(pid_file)]
+    if node.kind is NodeKind.K8S:
+        return kubeexec_command(
             node, ["bash", "--noprofile", "--norc", "-c", _remote_kill(pid_file)]
         )
+    return None
+
+
+def kill_on_node(node: NodeSpec, proc: subprocess.Popen[bytes] | None, pid_file: Path) -> None:
+    """Kill the node's process group for this job (and the local ssh/exec client, if any)."""
+    remote = _remote_kill_argv(node, pid_file)
     if remote is not None:
         try:
             subprocess.run(
@@ -241,7 +272,8 @@ def kill_on_node(node: NodeSpec, proc: subprocess.Popen[bytes] | None, pid_file:
             os.killpg(proc.pid, signal.SIGTERM)
         except OSError:
             pass
-    elif node.kind == "local" and proc is None:
+    elif remote is None and proc is None:
+        # A local node whose launcher is gone (the agent restarted): its pid file names the group.
         try:
             os.killpg(int(pid_file.read_text().strip()), signal.SIGTERM)
         except (OSError, ValueError):

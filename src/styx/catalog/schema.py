@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 
 from styx.errors import StyxError
+from styx.providers.registry import provider_names
 
 SCHEMA_VERSION = 1
 COLUMNS = (
@@ -32,7 +33,7 @@ COLUMNS = (
     "region",
     "zones",
 )
-CATALOG_CLOUDS = ("aws", "gcp", "azure")
+CATALOG_CLOUDS = provider_names(catalog=True)  # the clouds whose registry entry ships a catalog
 
 
 class CatalogError(StyxError):

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import shlex
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from styx.errors import ClusterError, JobError
-from styx.execution.runner import CommandRunner, LocalRunner
+from styx.execution.runner import CommandRunner
+from styx.providers.access import ClusterAccess, NodeAccess
 from styx.providers.instance import Instance
 from styx.state.store import ClusterRecord
 from styx.task import GitWorkdir, Task
@@ -20,83 +19,41 @@ RUNTIME_ROOT = '"$HOME/.styx_runtime"'
 REMOTE_WORKDIR = "~/sky_workdir"  # SkyPilot's name, so existing scripts find their files
 
 
-@dataclass
-class NodeAccess:
-    """How to run things on one node: its runner, and how the head's agent reaches it."""
+async def cluster_access(record: ClusterRecord, instances: list[Instance]) -> ClusterAccess:
+    """How to reach the cluster's nodes, as its provider says (``CloudProvider.cluster_access``)."""
+    from styx.placement import provider_factory
+    from styx.providers.registry import cluster_access as provider_cluster_access
 
-    instance: Instance
-    runner: CommandRunner
-    agent_spec: dict[str, Any]
-
-
-def _label(rank: int) -> str:
-    return "head" if rank == 0 else f"worker{rank}"
-
-
-async def node_access(record: ClusterRecord, instances: list[Instance]) -> list[NodeAccess]:
-    """Runners for every node, ordered by rank. Remote kinds are imported only when needed."""
-    if record.provider == "local":
-        from styx.providers.local.provider import LocalProvider
-
-        provider = LocalProvider()
-        out = []
-        for inst in instances:
-            home = provider.home_dir(inst.id)
-            runner = LocalRunner(home, inst.id, label=_label(inst.node_rank))
-            spec = {
-                "rank": inst.node_rank,
-                "ip": inst.private_ip or "127.0.0.1",
-                "kind": "local",
-                "home": str(home),
-                "instance_id": inst.id,
-                "gpu_ids": provider.gpu_ids(inst.id),
-            }
-            out.append(NodeAccess(inst, runner, spec))
-        return out
-    if record.provider == "kubernetes":
-        from styx.execution.kube import kube_node_access
-
-        return await kube_node_access(record, instances)
-    from styx.execution.remote import remote_node_access
-
-    return await remote_node_access(record, instances)
-
-
-async def agent_python(record: ClusterRecord, head: CommandRunner, force: bool = False) -> str:
-    """The Python that runs the agent on the head (this interpreter for local clusters).
-
-    ``force``: check the head's runtime again instead of trusting what the client remembers.
-    """
-    if record.provider == "local":
-        return shlex.quote(sys.executable)
-    if record.provider == "kubernetes":
-        from styx.execution.kube import kube_agent_python
-
-        return await kube_agent_python(record, head, force)
-    from styx.execution.remote import remote_agent_python
-
-    return await remote_agent_python(record, head, force)
+    return await provider_cluster_access(
+        record.provider, record.name, instances, provider_factory()
+    )
 
 
 NO_RUNTIME = 127  # the shell's "command not found": the head's runtime is gone
 
 
 class ClusterBackend:
-    def __init__(self, record: ClusterRecord, nodes: list[NodeAccess], python: str) -> None:
+    def __init__(self, record: ClusterRecord, access: ClusterAccess, python: str) -> None:
         self.record = record
-        self.nodes = nodes
-        self.head = nodes[0].runner
+        self.access = access
+        self.nodes: list[NodeAccess] = access.nodes
+        self.head = access.head.runner
         self.agent = f"{python} -m styx.agent --root {RUNTIME_ROOT}"
 
     @classmethod
     async def connect(cls, record: ClusterRecord, instances: list[Instance]) -> ClusterBackend:
         if not instances:
             raise ClusterError(f"cluster '{record.name}' has no nodes", cluster=record.name)
-        nodes = await node_access(record, instances)
-        return cls(record, nodes, await agent_python(record, nodes[0].runner))
+        access = await cluster_access(record, instances)
+        try:
+            python = await access.agent_python()
+        except BaseException:
+            await access.close()
+            raise
+        return cls(record, access, python)
 
     async def close(self) -> None:
-        await asyncio.gather(*(n.runner.close() for n in self.nodes), return_exceptions=True)
+        await self.access.close()
 
     async def _agent(self, args: str, stdin: bytes | None = None) -> Any:
         lines: list[str] = []
@@ -115,8 +72,8 @@ class ClusterBackend:
     ) -> int:
         """Run an agent command; if the head has lost its runtime, reinstall and retry once."""
         code = await self.head.run(f"{self.agent} {args}", on_output=on_output, stdin=stdin)
-        if code == NO_RUNTIME and self.record.provider != "local":
-            python = await agent_python(self.record, self.head, force=True)
+        if code == NO_RUNTIME and self.access.installs_runtime:
+            python = await self.access.agent_python(force=True)
             self.agent = f"{python} -m styx.agent --root {RUNTIME_ROOT}"
             code = await self.head.run(f"{self.agent} {args}", on_output=on_output, stdin=stdin)
         return code
@@ -163,7 +120,7 @@ class ClusterBackend:
             "envs": dict(task.envs),
             "secrets": dict(task.secrets),
             "workdir": REMOTE_WORKDIR if task.workdir is not None else None,
-            "nodes": [n.agent_spec for n in self.nodes],
+            "nodes": [n.spec.to_dict() for n in self.nodes],
             "num_gpus_per_node": num_gpus_per_node,
             "cluster_name": self.record.name,
             "cluster_info": {

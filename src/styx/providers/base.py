@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from styx.providers.instance import (
     Instance,
@@ -26,6 +27,9 @@ from styx.providers.instance import (
     ProviderType,
     new_instance_id,
 )
+
+if TYPE_CHECKING:
+    from styx.providers.access import ClusterAccess
 
 
 @dataclass(frozen=True)
@@ -161,3 +165,19 @@ class CloudProvider(ABC):
 
     async def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release clients and connections. Safe to call more than once."""
+
+    async def cluster_access(self, cluster_name: str, instances: list[Instance]) -> ClusterAccess:
+        """How the client reaches ``instances`` (one cluster's nodes): per node a CommandRunner
+        and the NodeSpec the head's agent uses, plus the head's agent Python (see
+        :mod:`styx.providers.access`). Raises ClusterError when a node cannot be addressed.
+
+        Everything one connection needs lives in the returned object, which the caller closes.
+        The default reaches VMs over SSH with the Styx key and the provider's config section
+        (``ssh_proxy_command``, ``ssh_jump_host``, ...); a provider whose nodes are reached
+        otherwise overrides it. Reaching an existing cluster must not need the cloud SDK where
+        it can be avoided: the registry entry's ``node_access`` names a function that builds
+        the same object without creating the provider (``registry.cluster_access``).
+        """
+        from styx.execution.ssh.access import vm_cluster_access
+
+        return await vm_cluster_access(self.name, cluster_name, instances)

@@ -1,13 +1,26 @@
-"""Provider names to factories. Imports a provider's module (and its SDK) only when asked for."""
+"""The one list of providers: names, aliases and static facts, and the factories behind them.
+
+Adding a provider is one entry here (plus its folder under ``providers/``). Everything else that
+needs to know which providers exist (the task file's ``infra``, the optimizer, the catalog, the
+placement, ``styx check``) reads this table. Reading it imports no provider module, so no SDK:
+a provider's module (and its SDK) is imported only when the provider is asked for.
+"""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from styx.errors import CredentialsError, StyxError
-from styx.providers.base import CloudProvider
+
+if TYPE_CHECKING:
+    # Annotations only: this table is read on paths (task parsing, dry runs) that must not pay
+    # for asyncio or any provider module.
+    from styx.providers.access import ClusterAccess
+    from styx.providers.base import CloudProvider
+    from styx.providers.instance import Instance
 
 
 @dataclass(frozen=True)
@@ -16,26 +29,67 @@ class ProviderEntry:
     class_name: str
     extra: str | None  # pip extra that installs the SDK, None when none is needed
     sdk_modules: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # other names accepted in task files and on the command line
+    # Where offers come from: a shipped price catalog (``catalog/data/<name>.csv``, refreshed
+    # from the cloud's price list) or, with ``inventory``, the provider's own live listing
+    # (``list_regions`` / ``list_instance_types``) at plan time.
+    catalog: bool = False
+    inventory: bool = False
+    # ``infra: <name>/<region>[/<zone>]``: False when the provider has no regions (just
+    # ``<name>``); ``region_has_slash``: the region may itself contain '/' (a Kubernetes context
+    # such as an EKS ARN, an SSH pool name), so no zone part is parsed.
+    regions: bool = True
+    region_has_slash: bool = False
+    # Used when no cloud is enabled, so a fresh install runs tasks with no account at all.
+    fallback: bool = False
+    # "module:function" building the ClusterAccess of existing nodes without creating the
+    # provider (so without importing its SDK): ``(provider, cluster, instances) -> access``.
+    # None: the provider's own ``cluster_access`` is used.
+    node_access: str | None = None
 
+
+VM_OVER_SSH = "styx.execution.ssh.access:vm_cluster_access"
 
 PROVIDERS: dict[str, ProviderEntry] = {
-    "local": ProviderEntry("styx.providers.local.provider", "LocalProvider", None),
+    "local": ProviderEntry(
+        "styx.providers.local.provider", "LocalProvider", None, inventory=True, regions=False,
+        fallback=True,
+    ),
     # asyncssh is a core dependency, and the head node's agent (no asyncssh there) must be able
     # to create this provider to release pool hosts on autostop.
-    "ssh": ProviderEntry("styx.providers.ssh.provider", "SSHProvider", None),
-    "aws": ProviderEntry("styx.providers.aws.provider", "AWSProvider", "aws", ("boto3",)),
+    "ssh": ProviderEntry(
+        "styx.providers.ssh.provider", "SSHProvider", None, inventory=True,
+        region_has_slash=True,
+    ),
+    "aws": ProviderEntry(
+        "styx.providers.aws.provider", "AWSProvider", "aws", ("boto3",),
+        catalog=True, node_access=VM_OVER_SSH,
+    ),
     "gcp": ProviderEntry(
-        "styx.providers.gcp.provider", "GCPProvider", "gcp", ("google.cloud.compute_v1",)
+        "styx.providers.gcp.provider", "GCPProvider", "gcp", ("google.cloud.compute_v1",),
+        catalog=True, node_access=VM_OVER_SSH,
     ),
     "azure": ProviderEntry(
-        "styx.providers.azure.provider", "AzureProvider", "azure", ("azure.mgmt.compute",)
+        "styx.providers.azure.provider", "AzureProvider", "azure", ("azure.mgmt.compute",),
+        catalog=True, node_access=VM_OVER_SSH,
     ),
     "kubernetes": ProviderEntry(
-        "styx.providers.kubernetes.provider", "KubernetesProvider", "kubernetes", ("kubernetes",)
+        "styx.providers.kubernetes.provider", "KubernetesProvider", "kubernetes",
+        ("kubernetes",), aliases=("k8s",), inventory=True, region_has_slash=True,
     ),
-}
+}  # fmt: skip
 
-ALIASES = {"k8s": "kubernetes"}
+ALIASES = {alias: name for name, entry in PROVIDERS.items() for alias in entry.aliases}
+
+
+def provider_names(**facts: bool) -> tuple[str, ...]:
+    """Registry names, in table order, of the providers whose entry has every given fact
+    (``provider_names(catalog=True)``: the clouds with a price catalog)."""
+    return tuple(
+        name
+        for name, entry in PROVIDERS.items()
+        if all(getattr(entry, fact) == value for fact, value in facts.items())
+    )
 
 
 def canonical_name(name: str) -> str:
@@ -91,3 +145,23 @@ def get_provider(name: str, **config: object) -> CloudProvider:
     A provider whose SDK is missing raises CredentialsError with the pip hint; nothing else breaks.
     """
     return provider_class(name)(**config)
+
+
+async def cluster_access(
+    name: str,
+    cluster_name: str,
+    instances: list[Instance],
+    provider: Callable[[str], CloudProvider] = get_provider,
+) -> ClusterAccess:
+    """How the client reaches ``instances`` of the provider called ``name``: the entry's
+    ``node_access`` function when it has one (no SDK import), else ``provider(name)``'s
+    ``cluster_access``."""
+    key = canonical_name(name)
+    entry = PROVIDERS[key]
+    if entry.node_access is None:
+        return await provider(key).cluster_access(cluster_name, instances)
+    module, _, attr = entry.node_access.partition(":")
+    build: Callable[[str, str, list[Instance]], Awaitable[ClusterAccess]] = getattr(
+        importlib.import_module(module), attr
+    )
+    return await build(key, cluster_name, instances)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from styx.config import owner_id
 from styx.errors import (
@@ -48,6 +48,10 @@ from styx.providers.kubernetes.shapes import (
     resolve_shape,
 )
 from styx.providers.sync import run_sync
+
+if TYPE_CHECKING:
+    from styx.providers.access import ClusterAccess
+    from styx.providers.kubernetes.runner import KubernetesCommandRunner
 
 POLL_S = 0.1
 # Waiting reasons that will not fix themselves: the request (image, config) is wrong.
@@ -415,14 +419,21 @@ class KubernetesProvider(CloudProvider):
 
     # ---- exec --------------------------------------------------------------------------------
 
-    async def command_runner(self, instance: Instance) -> Any:
-        """A KubernetesCommandRunner into the instance's pod (its own API client, see api.py)."""
+    async def command_runner(self, instance: Instance) -> KubernetesCommandRunner:
+        """A runner into the instance's pod, with its own API client (see api.py)."""
         from styx.providers.kubernetes.runner import KubernetesCommandRunner
 
         api = await self._api(instance.region)
         namespace, _, pod = (instance.native_id or "").partition("/")
         client = await run_sync(new_api_client, self.settings, api.context)
         return KubernetesCommandRunner(client, namespace or api.namespace, pod, region=api.context)
+
+    async def cluster_access(self, cluster_name: str, instances: list[Instance]) -> ClusterAccess:
+        from styx.providers.kubernetes.access import KubeClusterAccess, pod_node
+
+        # One pod after the other: the first call makes the context's API client the rest reuse.
+        nodes = [pod_node(i, await self.command_runner(i)) for i in instances]
+        return KubeClusterAccess(cluster_name, nodes)
 
     async def close(self) -> None:
         for api in self._apis.values():

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from styx.config import styx_home
 from styx.errors import CapacityError, InstanceNotFoundError, InvalidRequestError
@@ -32,6 +33,9 @@ from styx.providers.instance import (
     ProviderType,
 )
 from styx.providers.local.machine import MachineInfo, detect_machine
+
+if TYPE_CHECKING:
+    from styx.providers.access import ClusterAccess
 
 REGION = "local"
 ENV_MARKER = "STYX_LOCAL_INSTANCE"
@@ -263,6 +267,15 @@ class LocalProvider(CloudProvider):
 
     async def list_regions(self) -> list[str]:
         return [REGION]
+
+    async def cluster_access(self, cluster_name: str, instances: list[Instance]) -> ClusterAccess:
+        from styx.providers.local.access import LocalClusterAccess, local_node
+
+        nodes = [
+            local_node(inst, str(self.home_dir(inst.id)), self.gpu_ids(inst.id))
+            for inst in instances
+        ]
+        return LocalClusterAccess(cluster_name, nodes)
 
 
 def _floor1(value: float) -> float:

@@ -71,10 +71,10 @@ def head_node_map() -> dict[str, dict[str, object]]:
 
 def release_from_head(instance_id: str, spec: dict[str, object]) -> None:
     """On the head: clean a worker over the head's OpenSSH client, or the head itself."""
-    from styx.agent.nodes import NodeSpec, ssh_base_command
+    from styx.agent.nodes import NodeKind, NodeSpec, ssh_base_command
 
     node = NodeSpec.from_dict(spec)
-    if node.kind == "ssh":
+    if node.kind is NodeKind.SSH:
         argv = [*ssh_base_command(node), "bash --noprofile --norc -s"]
     else:
         argv = ["bash", "--noprofile", "--norc", "-s"]

@@ -14,7 +14,7 @@ import asyncio
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from styx.errors import (
     CapacityError,
@@ -36,6 +36,9 @@ from styx.providers.ssh import hostops
 from styx.providers.ssh.claims import Claim, ClaimStore
 from styx.providers.ssh.pools import PoolHost, load_pools, pools_path
 from styx.providers.ssh.probe import PROBE, HostShape, ShapeCache, parse_probe
+
+if TYPE_CHECKING:
+    from styx.providers.access import ClusterAccess
 
 PROBE_TTL_S = 24 * 3600.0
 PROBE_CONNECT_TIMEOUT_S = 20.0
@@ -343,6 +346,17 @@ class SSHProvider(CloudProvider):
         raise UnsupportedError(
             "SSH pool hosts cannot be stopped or started; launch again instead", provider="ssh"
         )
+
+    async def cluster_access(self, cluster_name: str, instances: list[Instance]) -> ClusterAccess:
+        """Pool hosts over SSH with each host's own key or password from the pool file."""
+        from styx.execution.ssh.access import SSHAccessConfig, SSHClusterAccess, SSHCredentials
+
+        def credentials(inst: Instance) -> SSHCredentials:
+            key, password = self.credentials(inst)
+            return SSHCredentials(key, password)
+
+        config = SSHAccessConfig.for_pool(self.config(), credentials)
+        return SSHClusterAccess(cluster_name, instances, config)
 
 
 def _quote(text: str) -> str:
