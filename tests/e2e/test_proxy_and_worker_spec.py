@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-
 from typing import Any
 
 from styx.execution.ssh.access import (
