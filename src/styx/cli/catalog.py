@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from styx.providers.registry import provider_names
+
 if TYPE_CHECKING:
     from styx.optimizer import Offer
 
-CLOUD_CHOICE = click.Choice(["aws", "gcp", "azure"], case_sensitive=False)
+CLOUD_CHOICE = click.Choice(provider_names(catalog=True), case_sensitive=False)
 PLAN_FIELDS = (
     "cloud",
     "region",
@@ -307,7 +309,7 @@ def catalog_refresh(clouds: tuple[str, ...], timeout: float | None) -> None:
     from styx.errors import StyxError
 
     failed = []
-    for cloud in clouds or ("aws", "gcp", "azure"):
+    for cloud in clouds or provider_names(catalog=True):
         try:
             cat = refresh(cloud.lower(), timeout=timeout)
         except StyxError as exc:

@@ -35,6 +35,9 @@ class ProviderEntry:
     # (``list_regions`` / ``list_instance_types``) at plan time.
     catalog: bool = False
     inventory: bool = False
+    # The module whose ``fetch(current, timeout)`` and ``NOTES`` rebuild the catalog from the
+    # cloud's public price list (``styx catalog refresh``); None: the shipped snapshot only.
+    catalog_refresh: str | None = None
     # ``infra: <name>/<region>[/<zone>]``: False when the provider has no regions (just
     # ``<name>``); ``region_has_slash``: the region may itself contain '/' (a Kubernetes context
     # such as an EKS ARN, an SSH pool name), so no zone part is parsed.
@@ -63,15 +66,15 @@ PROVIDERS: dict[str, ProviderEntry] = {
     ),
     "aws": ProviderEntry(
         "styx.providers.aws.provider", "AWSProvider", "aws", ("boto3",),
-        catalog=True, node_access=VM_OVER_SSH,
+        catalog=True, catalog_refresh="styx.catalog.refresh.aws", node_access=VM_OVER_SSH,
     ),
     "gcp": ProviderEntry(
         "styx.providers.gcp.provider", "GCPProvider", "gcp", ("google.cloud.compute_v1",),
-        catalog=True, node_access=VM_OVER_SSH,
+        catalog=True, catalog_refresh="styx.catalog.refresh.gcp", node_access=VM_OVER_SSH,
     ),
     "azure": ProviderEntry(
         "styx.providers.azure.provider", "AzureProvider", "azure", ("azure.mgmt.compute",),
-        catalog=True, node_access=VM_OVER_SSH,
+        catalog=True, catalog_refresh="styx.catalog.refresh.azure", node_access=VM_OVER_SSH,
     ),
     "kubernetes": ProviderEntry(
         "styx.providers.kubernetes.provider", "KubernetesProvider", "kubernetes",

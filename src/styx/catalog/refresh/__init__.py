@@ -22,18 +22,17 @@ from styx.catalog.store import (
     write_catalog,
 )
 
-_MODULES = {
-    "aws": "styx.catalog.refresh.aws",
-    "gcp": "styx.catalog.refresh.gcp",
-    "azure": "styx.catalog.refresh.azure",
-}
-
 
 def refresh(cloud: str, *, timeout: float | None = None, today: str | None = None) -> Catalog:
     """Fetch ``cloud``'s prices, write the new catalog, and return it."""
     if cloud not in CATALOG_CLOUDS:
         raise RefreshError(f"cannot refresh '{cloud}': expected one of {', '.join(CATALOG_CLOUDS)}")
-    module = importlib.import_module(_MODULES[cloud])
+    from styx.providers.registry import PROVIDERS
+
+    refresher = PROVIDERS[cloud].catalog_refresh
+    if refresher is None:
+        raise RefreshError(f"cannot refresh '{cloud}': it has no public price list reader")
+    module = importlib.import_module(refresher)
     current = load(cloud)
     rows, source = module.fetch(current, timeout=timeout)
     if not rows:
