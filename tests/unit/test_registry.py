@@ -12,6 +12,7 @@ from styx.catalog.schema import CATALOG_CLOUDS
 from styx.catalog.store import SHIPPED_DIR
 from styx.errors import TaskSpecError
 from styx.placement import INVENTORY_CLOUDS
+from styx.providers.instance import ProviderType
 from styx.providers.registry import ALIASES, PROVIDERS, provider_names
 from styx.resources import CLOUDS, parse_infra
 
@@ -36,6 +37,8 @@ def test_every_list_of_providers_is_read_from_the_registry() -> None:
     assert CATALOG_CLOUDS == provider_names(catalog=True) == ("aws", "gcp", "azure")
     assert set(INVENTORY_CLOUDS) == {"local", "ssh", "kubernetes"}
     assert ALIASES == {"k8s": "kubernetes"}
+    assert [p.value for p in ProviderType] == list(PROVIDERS)
+    assert ProviderType.KUBERNETES == "kubernetes" and ProviderType("local") is ProviderType.LOCAL
 
 
 def test_infra_syntax_comes_from_the_entry() -> None:

@@ -16,13 +16,15 @@ def new_instance_id() -> InstanceId:
     return InstanceId(uuid.uuid4().hex)
 
 
-class ProviderType(enum.StrEnum):
-    AWS = "aws"
-    GCP = "gcp"
-    AZURE = "azure"
-    KUBERNETES = "kubernetes"
-    SSH = "ssh"
-    LOCAL = "local"
+def _provider_members() -> dict[str, str]:
+    from styx.providers.registry import PROVIDERS
+
+    return {name.upper(): name for name in PROVIDERS}
+
+
+# Where an instance runs: one member per registry entry, named after it (``ProviderType.AWS`` is
+# "aws"), so that adding a provider to the registry is all it takes.
+ProviderType = enum.StrEnum("ProviderType", _provider_members())  # type: ignore[misc]
 
 
 class InstanceState(enum.StrEnum):
