@@ -19,6 +19,11 @@ import asyncio
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 
+from styx.providers.abilities import (  # re-exported: the optional abilities of a provider
+    InstanceFamilies,
+    QuotaInfo,
+    QuotaLookup,
+)
 from styx.providers.instance import (
     Instance,
     InstanceId,
@@ -26,6 +31,15 @@ from styx.providers.instance import (
     ProviderType,
     new_instance_id,
 )
+
+__all__ = [
+    "Capabilities",
+    "CloudProvider",
+    "InstanceFamilies",
+    "ProvisionRequest",
+    "QuotaInfo",
+    "QuotaLookup",
+]
 
 
 @dataclass(frozen=True)
