@@ -55,7 +55,12 @@ class Capabilities:
 
 @dataclass(frozen=True)
 class ProvisionRequest:
-    """What to create. ``instance_id`` is the idempotency key: reuse it when retrying."""
+    """What to create. ``instance_id`` is the idempotency key, sent as the cloud's own token.
+
+    Who retries (see :mod:`styx.retry`): the provider retries a transient failure of one cloud
+    call with the same request, hence the same id, so a retry never makes a second instance.
+    The scheduler does not retry a request; each zone it tries is a new request with a new id.
+    """
 
     cluster_name: str
     instance_type: str

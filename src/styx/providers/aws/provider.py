@@ -20,12 +20,12 @@ import boto3
 from styx.config import owner_id, styx_home
 from styx.errors import CapacityError, CredentialsError, InstanceNotFoundError, ProviderError
 from styx.keys import ensure_ssh_key
+from styx.providers.abilities import InstanceFamilies, QuotaInfo, QuotaLookup
 from styx.providers.aws.api import Api, ApiStats
 from styx.providers.aws.catalog import Catalog
 from styx.providers.aws.errors import CREDENTIALS_FIX, translate
 from styx.providers.aws.images import Images
 from styx.providers.aws.network import Network
-from styx.providers.abilities import InstanceFamilies, QuotaInfo, QuotaLookup
 from styx.providers.aws.quota import check_quota
 from styx.providers.aws.settings import AWSSettings
 from styx.providers.aws.states import LIVE_NATIVE_STATES, tag_values_for, to_instance

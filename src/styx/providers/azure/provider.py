@@ -18,12 +18,12 @@ from typing import Any
 
 from styx.config import owner_id
 from styx.errors import CredentialsError, InstanceNotFoundError, ProviderError
+from styx.providers.abilities import InstanceFamilies, QuotaInfo, QuotaLookup
 from styx.providers.azure import inventory, names, network
 from styx.providers.azure.clients import AzureClients, as_json, as_json_list, make_credential
 from styx.providers.azure.settings import AzureSettings, load_settings
 from styx.providers.azure.states import map_state
 from styx.providers.azure.vmspec import vm_body
-from styx.providers.abilities import InstanceFamilies, QuotaInfo, QuotaLookup
 from styx.providers.base import Capabilities, CloudProvider, ProvisionRequest
 from styx.providers.instance import (
     TAG_CLUSTER,

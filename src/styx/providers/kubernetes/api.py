@@ -94,7 +94,7 @@ class ContextApi:
                 if exc.status in allow:
                     return None
                 raise translate(exc, self.context, action) from exc
-            except Exception as exc:  # noqa: BLE001 - every SDK failure goes through the table
+            except Exception as exc:
                 raise translate(exc, self.context, action) from exc
 
         base = self.settings.retry_backoff_s

@@ -22,7 +22,7 @@ from functools import cached_property
 from pathlib import Path
 
 from styx.config import styx_home
-from styx.errors import CapacityError, InstanceNotFoundError, InvalidRequestError
+from styx.errors import CapacityError, InstanceNotFoundError, InvalidRequestError, Scope
 from styx.providers.base import Capabilities, CloudProvider, ProvisionRequest
 from styx.providers.instance import (
     Instance,
@@ -184,12 +184,14 @@ class LocalProvider(CloudProvider):
                 f"{m.memory_gib - mem:.1f} of {m.memory_gib:g} GiB free",
                 provider="local",
                 native_code="InsufficientLocalCapacity",
+                scope=Scope.NONE,  # known exactly and free again when a cluster ends
             )
         if itype.accelerator_count > len(free_gpus):
             raise CapacityError(
                 f"{itype.name} needs {itype.accelerator_count} GPUs; {len(free_gpus)} free",
                 provider="local",
                 native_code="InsufficientLocalCapacity",
+                scope=Scope.NONE,  # known exactly and free again when a cluster ends
             )
         return free_gpus[: itype.accelerator_count]
 
