@@ -18,7 +18,7 @@ from styx.errors import (
     Scope,
     TransientError,
 )
-from styx.providers.abilities import InstanceFamilies, QuotaInfo, QuotaLookup
+from styx.providers.abilities import InstanceFamilies, QuotaInfo, QuotaLookup, StopStart
 from styx.providers.base import CloudProvider, ProvisionRequest
 from styx.providers.instance import (
     Instance,
@@ -49,7 +49,7 @@ class Switch:
 
 
 @dataclass
-class Switchboard(CloudProvider, QuotaLookup, InstanceFamilies):
+class Switchboard(StopStart, QuotaLookup, InstanceFamilies, CloudProvider):
     name_: str = "aws"
     switches: dict[tuple[str | None, str | None, str | None], Switch] = field(default_factory=dict)
     quotas: dict[str, float | None] = field(default_factory=dict)  # region -> free vCPUs

@@ -1,9 +1,17 @@
 """Optional abilities a provider may have beyond :class:`~styx.providers.base.CloudProvider`.
 
-Each ability is an abstract mixin: a provider that has it inherits it and implements its
-methods; callers ask with ``isinstance(provider, QuotaLookup)``, never with ``getattr``. What
-every provider must do (stop/start included, answering UnsupportedError where it cannot, as
-``Capabilities.stop_start`` declares) stays in the contract itself.
+Each ability is an abstract mixin: a provider that has it inherits it (listed before
+``CloudProvider``, so that its abstract methods win over the contract's defaults) and implements
+its methods; callers ask with ``isinstance(provider, StopStart)``, never with ``getattr``.
+``Capabilities`` repeats the answer as data, for the optimizer, which filters offers without
+creating providers (a unit test keeps the two in agreement).
+
+* :class:`StopStart`      instances can be stopped, keeping their disk, and started again
+* :class:`QuotaLookup`    quotas can be read before launching (one :class:`QuotaInfo` type)
+* :class:`InstanceFamilies` instance types come in families that share quotas
+
+Opening ports needs no ability of its own: ``ProvisionRequest.ports`` asks for them at launch
+and ``Capabilities.open_ports`` says whether the provider honours it.
 """
 
 from __future__ import annotations
@@ -11,6 +19,8 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+
+from styx.providers.instance import InstanceId
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,28 @@ def _num(value: float | None) -> str:
     if value is None:
         return "?"
     return str(int(value)) if math.isclose(value, round(value)) else f"{value:g}"
+
+
+class StopStart(ABC):
+    """Instances can be stopped (disk kept, compute released) and started again.
+
+    A provider without this ability answers UnsupportedError to ``stop``/``start`` (the
+    contract's default, or its own message saying what to do instead).
+    """
+
+    @abstractmethod
+    async def start(self, instance_id: InstanceId) -> None:
+        """Start a stopped instance. Starting a running one is success.
+
+        Raises InstanceNotFoundError if it does not exist.
+        """
+
+    @abstractmethod
+    async def stop(self, instance_id: InstanceId) -> None:
+        """Stop the instance, keeping its disk. Stopping a stopped one is success.
+
+        Raises InstanceNotFoundError if it does not exist.
+        """
 
 
 class QuotaLookup(ABC):

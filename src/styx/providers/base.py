@@ -19,10 +19,12 @@ import asyncio
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 
+from styx.errors import UnsupportedError
 from styx.providers.abilities import (  # re-exported: the optional abilities of a provider
     InstanceFamilies,
     QuotaInfo,
     QuotaLookup,
+    StopStart,
 )
 from styx.providers.instance import (
     Instance,
@@ -39,6 +41,7 @@ __all__ = [
     "ProvisionRequest",
     "QuotaInfo",
     "QuotaLookup",
+    "StopStart",
 ]
 
 
@@ -139,21 +142,22 @@ class CloudProvider(ABC):
     async def terminate(self, instance_id: InstanceId) -> None:
         """Delete the instance and what was made for it. A missing instance is success."""
 
-    @abstractmethod
     async def start(self, instance_id: InstanceId) -> None:
-        """Start a stopped instance. Starting a running one is success.
+        """Start a stopped instance (providers that can inherit :class:`StopStart`).
 
-        Raises InstanceNotFoundError if it does not exist, UnsupportedError when the provider
-        cannot stop/start (``capabilities.stop_start`` is False).
+        Without that ability: UnsupportedError (``capabilities.stop_start`` is False).
         """
+        raise UnsupportedError(f"{self.name} instances cannot be started", provider=self.name)
 
-    @abstractmethod
     async def stop(self, instance_id: InstanceId) -> None:
-        """Stop the instance, keeping its disk. Stopping a stopped one is success.
+        """Stop the instance, keeping its disk (providers that can inherit :class:`StopStart`).
 
-        Raises InstanceNotFoundError if it does not exist, UnsupportedError when the provider
-        cannot stop/start.
+        Without that ability: UnsupportedError; use terminate instead.
         """
+        raise UnsupportedError(
+            f"{self.name} instances cannot be stopped; tear the cluster down instead",
+            provider=self.name,
+        )
 
     @abstractmethod
     async def is_available(self) -> bool:

@@ -20,7 +20,7 @@ import boto3
 from styx.config import owner_id, styx_home
 from styx.errors import CapacityError, CredentialsError, InstanceNotFoundError, ProviderError
 from styx.keys import ensure_ssh_key
-from styx.providers.abilities import InstanceFamilies, QuotaInfo, QuotaLookup
+from styx.providers.abilities import InstanceFamilies, QuotaInfo, QuotaLookup, StopStart
 from styx.providers.aws.api import Api, ApiStats
 from styx.providers.aws.catalog import Catalog
 from styx.providers.aws.errors import CREDENTIALS_FIX, translate
@@ -45,7 +45,7 @@ from styx.providers.instance import (
 log = logging.getLogger(__name__)
 
 
-class AWSProvider(CloudProvider, QuotaLookup, InstanceFamilies):
+class AWSProvider(StopStart, QuotaLookup, InstanceFamilies, CloudProvider):
     provider_type = ProviderType.AWS
     capabilities = Capabilities(
         stop_start=True, spot=True, multi_node=True, open_ports=True, volumes=True

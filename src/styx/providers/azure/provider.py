@@ -18,7 +18,7 @@ from typing import Any
 
 from styx.config import owner_id
 from styx.errors import CredentialsError, InstanceNotFoundError, ProviderError
-from styx.providers.abilities import InstanceFamilies, QuotaInfo, QuotaLookup
+from styx.providers.abilities import InstanceFamilies, QuotaInfo, QuotaLookup, StopStart
 from styx.providers.azure import inventory, names, network
 from styx.providers.azure.clients import AzureClients, as_json, as_json_list, make_credential
 from styx.providers.azure.settings import AzureSettings, load_settings
@@ -46,7 +46,7 @@ NO_SUBSCRIPTION = (
 )
 
 
-class AzureProvider(CloudProvider, QuotaLookup, InstanceFamilies):
+class AzureProvider(StopStart, QuotaLookup, InstanceFamilies, CloudProvider):
     provider_type = ProviderType.AZURE
     capabilities = Capabilities(stop_start=True, spot=True, multi_node=True, open_ports=True)
 

@@ -22,7 +22,7 @@ from styx.errors import (
     InvalidRequestError,
     ProviderError,
 )
-from styx.providers.abilities import InstanceFamilies, QuotaInfo, QuotaLookup
+from styx.providers.abilities import InstanceFamilies, QuotaInfo, QuotaLookup, StopStart
 from styx.providers.base import Capabilities, CloudProvider, ProvisionRequest
 from styx.providers.gcp import auth as gauth
 from styx.providers.gcp import naming
@@ -46,7 +46,7 @@ from styx.providers.sync import run_sync
 __all__ = ["GCPProvider", "QuotaInfo"]
 
 
-class GCPProvider(CloudProvider, QuotaLookup, InstanceFamilies):
+class GCPProvider(StopStart, QuotaLookup, InstanceFamilies, CloudProvider):
     provider_type = ProviderType.GCP
     capabilities = Capabilities(stop_start=True, spot=True, multi_node=True, open_ports=True)
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from styx.config import styx_home
 from styx.errors import CapacityError, InstanceNotFoundError, InvalidRequestError, Scope
+from styx.providers.abilities import StopStart
 from styx.providers.base import Capabilities, CloudProvider, ProvisionRequest
 from styx.providers.instance import (
     Instance,
@@ -37,7 +38,7 @@ REGION = "local"
 ENV_MARKER = "STYX_LOCAL_INSTANCE"
 
 
-class LocalProvider(CloudProvider):
+class LocalProvider(StopStart, CloudProvider):
     provider_type = ProviderType.LOCAL
     capabilities = Capabilities(stop_start=True, spot=False, multi_node=True, open_ports=True)
 
