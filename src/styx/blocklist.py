@@ -152,9 +152,9 @@ class BlockList:
 
     def active(self, provider: str | None = None) -> list[BlockKey]:
         now = time.time()
-        keys = [k for k, until in self._memory.items() if until > now]
+        keys = {k: None for k, until in self._memory.items() if until > now}
         if self.store is not None and not self.ignore:  # --no-block-list: earlier launches'
-            keys += [k for k in self.store.blocked_keys(provider, now) if k not in keys]
+            keys.update(dict.fromkeys(self.store.blocked_keys(provider, now)))
         return [k for k in keys if provider is None or k.provider == provider]
 
     def blocking(self, where: Placement) -> BlockKey | None:
