@@ -7,7 +7,12 @@ General rules for every method:
 * All methods are coroutines. Blocking SDK calls go through :func:`styx.providers.sync.run_sync`
   so the event loop never blocks.
 * Every SDK error is translated into the taxonomy in :mod:`styx.errors` before it leaves the
-  provider (one translation table per provider), keeping provider, region, zone and native code.
+  provider (one translation table per provider), keeping provider, region, zone and native code,
+  and setting its scope (:class:`styx.errors.Scope`: how much of the provider it rules out).
+* A TransientError is retried inside the provider, around the one call that failed, through
+  :mod:`styx.retry`, and nowhere else.
+* Optional abilities (:mod:`styx.providers.abilities`: StopStart, QuotaLookup,
+  InstanceFamilies) are mixins a provider inherits; callers check them with ``isinstance``.
 * Every resource a provider creates carries the Styx tags (``styx-id``, ``styx-cluster``,
   ``styx-owner``, ``styx-node-rank``; see :mod:`styx.providers.instance`), so that the cloud
   alone is enough to rebuild state after a crash and to find anything leaked.
