@@ -6,6 +6,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from styx.blocklist import BlockKey, BlockList, Placement
 from styx.errors import CapacityError, CredentialsError, QuotaError, Scope
 from styx.state.schema import MIGRATIONS
@@ -72,3 +74,38 @@ def test_v1_block_rows_are_dropped_by_the_migration(tmp_path: Path) -> None:
     store = StateStore(path)
     assert store.schema_version() == len(MIGRATIONS)
     assert store.blocked_keys() == [] and store.blocked() == []
+
+
+def test_a_full_local_machine_is_not_remembered(tmp_path: Path) -> None:
+    """Issue 12: one CapacityError on local used to block every local launch for 10 minutes."""
+    import asyncio
+
+    from styx.errors import ResourcesUnavailableError
+    from styx.optimizer import Offer
+    from styx.providers.base import ProvisionRequest
+    from styx.providers.local.provider import LocalProvider
+    from styx.scheduler import Scheduler
+
+    local = LocalProvider(tmp_path / "local")
+    whole = max(asyncio.run(local.list_instance_types()), key=lambda t: t.vcpus)
+    offer = Offer("local", "local", whole.name, False, whole.vcpus, whole.memory_gib, None, 0, 0)
+    store = StateStore(tmp_path / "s.db")
+
+    def launch(name: str) -> list[str]:
+        scheduler = Scheduler(store, lambda _cloud: local)
+        template = ProvisionRequest(cluster_name=name, instance_type=whole.name)
+        outcome = asyncio.run(scheduler.provision([offer], name, template, 1))
+        return [i.id for i in outcome.instances]
+
+    first = launch("fills-the-machine")
+    try:
+        with pytest.raises(ResourcesUnavailableError) as info:
+            launch("no-room")
+        assert [h.error_class for h in info.value.history] == ["CapacityError"]
+        assert store.blocked_keys() == []
+    finally:
+        for instance_id in first:
+            asyncio.run(local.terminate(instance_id))
+    second = launch("room-again")  # at once: nothing was blocked
+    for instance_id in second:
+        asyncio.run(local.terminate(instance_id))
