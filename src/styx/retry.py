@@ -9,7 +9,8 @@ Who retries what:
 * The scheduler never retries a TransientError that leaves a provider (the provider already
   spent its tries): it records the failure and moves on to the next zone, without blocking
   anything. Every other class is classified by the scheduler (block, next zone/region/cloud).
-* ``retry_until_up`` repeats a whole launch on purpose; it waits :func:`backoff_delay` too.
+* ``--retry-until-up`` repeats a whole launch on purpose, after every offer failed; it is not a
+  transient retry (its wait between rounds should use :func:`backoff_delay` as well).
 
 The delay is "full jitter" exponential backoff: uniform in ``[0, min(cap, base * 2**(n-1)))``
 after the n-th failed try, so many clients throttled together do not come back together.

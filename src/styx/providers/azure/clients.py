@@ -56,7 +56,6 @@ class AzureClients:
             # Styx retries throttling and 5xx itself (styx.retry, one layer): azure-core's own
             # loop is off, or every throttled call would be retried twice over.
             "retry_total": 0,
-            "retry_backoff_factor": 0.1,
             "polling_interval": s.polling_interval_s,
             "connection_timeout": 10,
             "read_timeout": 60,
