@@ -9,6 +9,7 @@ provider boundary (one table per provider), so that the scheduler branches on th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 
 class StyxError(Exception):
@@ -31,8 +32,27 @@ class TaskSpecError(StyxError):
         self.field = field
 
 
+class Scope(Enum):
+    """How much of a provider one failure rules out: the scheduler blocks exactly this much.
+
+    Set by each provider's translation table (the cloud's code says it: a stockout is one zone,
+    a regional quota one family in one region, GCE's GPUS_ALL_REGIONS every region). Each class
+    below has a default; a table overrides it where the cloud is more precise.
+    """
+
+    NONE = "none"  # nothing to remember: the provider knows its capacity exactly (local)
+    ZONE = "zone"  # this instance type in this zone
+    OFFER = "offer"  # this instance type in this region (the request is wrong for it)
+    REGION = "region"  # this instance family in this region (a regional quota)
+    FAMILY = "family"  # this instance family in every region (a global quota)
+    CLOUD = "cloud"  # the whole provider (credentials)
+
+
 class ProviderError(StyxError):
-    """A cloud or provider call failed. Carries where it happened and the cloud's own code."""
+    """A cloud or provider call failed. Carries where it happened, the cloud's own code and
+    the failure's :class:`Scope` (``None``: the class default, see ``default_scope``)."""
+
+    default_scope: Scope = Scope.NONE
 
     def __init__(
         self,
@@ -42,6 +62,7 @@ class ProviderError(StyxError):
         region: str | None = None,
         zone: str | None = None,
         native_code: str | None = None,
+        scope: Scope | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -49,6 +70,7 @@ class ProviderError(StyxError):
         self.region = region
         self.zone = zone
         self.native_code = native_code
+        self.scope = scope if scope is not None else self.default_scope
 
     def __str__(self) -> str:
         where = "/".join(p for p in (self.provider, self.region, self.zone) if p)
@@ -59,13 +81,19 @@ class ProviderError(StyxError):
 class CredentialsError(ProviderError):
     """Credentials are missing or invalid, or the SDK is not installed. Never retried."""
 
+    default_scope = Scope.CLOUD
+
 
 class CapacityError(ProviderError):
     """The zone (or machine) has no capacity for this request right now. Try another zone."""
 
+    default_scope = Scope.ZONE
+
 
 class QuotaError(ProviderError):
     """A quota blocks the request in this region (for this instance family)."""
+
+    default_scope = Scope.REGION
 
 
 class TransientError(ProviderError):
@@ -74,6 +102,8 @@ class TransientError(ProviderError):
 
 class InvalidRequestError(ProviderError):
     """The request itself is wrong for this provider (bad type, image, parameter)."""
+
+    default_scope = Scope.OFFER
 
 
 class InstanceNotFoundError(ProviderError):

@@ -1,12 +1,16 @@
 """Task -> placement -> provisioned instances, failing over across zones, regions and clouds.
 
-Every failure is classified by its error class alone:
+Every failure is classified by its error class and its scope (set by the provider's table):
 
-* CapacityError       block (provider, region, zone, instance type) for a while; next zone
-* QuotaError          block (provider, region, instance family); next region
+* CapacityError       block what its scope says (usually this zone and type); next zone
+* QuotaError          block the instance family in the region (or everywhere); next offer
 * CredentialsError    drop the whole provider for this launch
 * InvalidRequestError block the offer; next offer
-* TransientError      retry the same zone with jittered exponential backoff, bounded
+* TransientError      the provider already retried the call (styx.retry, the only layer that
+                      retries it); next zone, nothing blocked
+
+An error whose scope is NONE blocks nothing (the local machine knows its capacity exactly).
+Each zone tried gets a fresh instance id; the provider's own retries of a call reuse it.
 
 Before each cloud call the instance ids about to be created are recorded as launch intents in
 the state store, so a client killed at any point leaves nothing Styx cannot find again. Gangs
@@ -16,81 +20,30 @@ are all or nothing: a partial gang is terminated before moving on.
 from __future__ import annotations
 
 import asyncio
-import random
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
+from styx.blocklist import BlockList, Placement
 from styx.errors import (
-    CapacityError,
     CredentialsError,
     FailoverAttempt,
-    InvalidRequestError,
     ProviderError,
     QuotaError,
     ResourcesUnavailableError,
+    Scope,
     StyxError,
-    TransientError,
 )
 from styx.optimizer import Offer
+from styx.providers.abilities import QuotaInfo, QuotaLookup
 from styx.providers.base import CloudProvider, ProvisionRequest
 from styx.providers.instance import TAG_CLUSTER, TAG_OWNER, Instance
 from styx.state.store import StateStore
 
-CAPACITY_BLOCK_S = 600.0
-QUOTA_BLOCK_S = 3600.0
-INVALID_BLOCK_S = 3600.0
+__all__ = ["BlockList", "ProvisionOutcome", "Scheduler"]
+
 INTERRUPT_LANDING_S = 120.0  # how long Ctrl-C waits for an in-flight launch call to return
-
-
-def instance_family(instance_type: str) -> str:
-    """'p4d.24xlarge' -> 'p4d'; 'n2-standard-8' -> 'n2'; 'Standard_NC24ads_A100_v4' -> 'NC'."""
-    if "." in instance_type:
-        return instance_type.split(".", 1)[0]
-    if instance_type.startswith("Standard_"):
-        return "".join(c for c in instance_type[9:].split("_")[0] if c.isalpha() and c.isupper())
-    return instance_type.split("-", 1)[0]
-
-
-@dataclass
-class BlockList:
-    """Known-bad placements, persisted in the state store with a TTL."""
-
-    store: StateStore | None
-    ignore: bool = False
-    _memory: dict[str, float] = field(default_factory=dict)
-
-    def _keys(self, provider: str, region: str | None, zone: str | None, itype: str) -> list[str]:
-        family = instance_family(itype)
-        return [
-            f"zone:{provider}/{region}/{zone}/{itype}",
-            f"quota:{provider}/{region}/{family}",
-            f"quota:{provider}/*/{family}",
-            f"offer:{provider}/{region}/{itype}",
-            f"cloud:{provider}",
-        ]
-
-    def is_blocked(self, provider: str, region: str | None, zone: str | None, itype: str) -> bool:
-        if self.ignore:
-            return False
-        now = time.time()
-        keys = self._keys(provider, region, zone, itype)
-        if any(self._memory.get(k, 0) > now for k in keys):
-            return True
-        if self.store is None:
-            return False
-        return self.store.is_blocked(keys, now)
-
-    def offer_blocked(self, offer: Offer) -> bool:
-        zones = offer.zones or (None,)
-        return all(
-            self.is_blocked(offer.cloud, offer.region, z, offer.instance_type) for z in zones
-        )
-
-    def block(self, key: str, error: ProviderError, ttl_s: float, persist: bool = True) -> None:
-        self._memory[key] = time.time() + ttl_s
-        if persist and self.store is not None:
-            self.store.block(key, error, ttl_s)
+# After a failure of one of these scopes the rest of the offer's zones are out too.
+_WHOLE_OFFER = {Scope.OFFER, Scope.REGION, Scope.FAMILY, Scope.CLOUD}
 
 
 @dataclass
@@ -113,26 +66,19 @@ class Scheduler:
         *,
         block_list: BlockList | None = None,
         progress: Progress | None = None,
-        max_transient_retries: int = 4,
-        backoff_base_s: float = 0.5,
-        backoff_cap_s: float = 8.0,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         keep_on_failure: bool = False,
     ) -> None:
         self.keep_on_failure = keep_on_failure
-        self._quota_cache: dict[tuple[str, str, str, bool], float | None] = {}
+        self._quota_cache: dict[tuple[str, str, str, bool], QuotaInfo | None] = {}
         self.store = store
         self.provider_factory = provider_factory
-        self.blocks = block_list or BlockList(store)
+        self.blocks = block_list or BlockList(store, family_of=self._family)
         self.progress = progress or (lambda _msg: None)
-        self.max_transient_retries = max_transient_retries
-        self.backoff_base_s = backoff_base_s
-        self.backoff_cap_s = backoff_cap_s
-        self.sleep = sleep
 
-    def backoff(self, attempt: int) -> float:
-        """Full-jitter exponential backoff, capped."""
-        return random.uniform(0, min(self.backoff_cap_s, self.backoff_base_s * 2**attempt))
+    def _family(self, provider: str, instance_type: str) -> str:
+        from styx.providers.abilities import instance_family_of
+
+        return instance_family_of(self.provider_factory(provider), instance_type)
 
     async def provision(
         self,
@@ -159,31 +105,26 @@ class Scheduler:
         tried: set[str],
     ) -> ProvisionOutcome:
         history: list[FailoverAttempt] = []
-        disabled: set[str] = set()
+        skipped = 0  # zones passed over because an earlier failure blocked them
         for offer in offers:
-            if offer.cloud in disabled or self.blocks.offer_blocked(offer):
-                continue
             zones: list[str | None] = list(offer.zones) or [None]
             for zone in zones:
-                if offer.cloud in disabled:
-                    break
-                if self.blocks.is_blocked(offer.cloud, offer.region, zone, offer.instance_type):
+                where = Placement(offer.cloud, offer.region, zone, offer.instance_type)
+                if self.blocks.blocking(where) is not None:
+                    skipped += 1
                     continue
                 tried.add(offer.cloud)
                 try:
                     instances = await self._try(
                         offer, zone, cluster_name, template, num_nodes, history
                     )
-                except CredentialsError:
-                    disabled.add(offer.cloud)
-                    break
-                except (QuotaError, InvalidRequestError):
-                    break  # the whole region/offer is out; next offer
-                except (CapacityError, TransientError, ProviderError):
+                except ProviderError as exc:
+                    if isinstance(exc, CredentialsError) or exc.scope in _WHOLE_OFFER:
+                        break  # the rest of this offer is out too (blocked for later offers)
                     continue
                 self.progress(f"launched on {_where(offer, zone)}")
                 return ProvisionOutcome(offer, zone, instances, history)
-        raise ResourcesUnavailableError(_summary(offers, history), history)
+        raise ResourcesUnavailableError(_summary(offers, history, skipped), history)
 
     async def _try(
         self,
@@ -196,44 +137,36 @@ class Scheduler:
     ) -> list[Instance]:
         provider = self.provider_factory(offer.cloud)
         await self._precheck_quota(provider, offer, zone, num_nodes, history)
-        attempt = 0
-        while True:
-            request = _request_for(template, offer, zone)
-            ids = [request.instance_id] + [
-                request.for_rank(r).instance_id for r in range(1, num_nodes)
-            ]
-            self.progress(
-                f"trying {_where(offer, zone)} ({offer.instance_type}"
-                f"{', spot' if offer.use_spot else ''}, {num_nodes} node(s))"
-            )
-            self.store.record_intents(
-                cluster_name, offer.cloud, offer.region, zone, offer.instance_type, ids
-            )
-            call = asyncio.ensure_future(provider.provision_many(request, num_nodes))
-            try:
-                instances = await asyncio.shield(call)
-            except (KeyboardInterrupt, asyncio.CancelledError):
-                # Ctrl-C mid-launch: take back what this attempt started, unless asked not to.
-                # The cloud call may already be on the wire: let it land first, or its
-                # instances would appear after the clean-up looked for them.
-                if not self.keep_on_failure:
-                    self.progress("interrupted: terminating what this launch started")
-                    await self._land_and_cleanup(call, provider, cluster_name)
-                raise
-            except ProviderError as exc:
-                await self._cleanup_partial(provider, cluster_name)
-                history.append(_attempt(offer, zone, exc))
-                self.progress(f"  {type(exc).__name__}: {exc}")
-                if isinstance(exc, TransientError) and attempt < self.max_transient_retries:
-                    await self.sleep(self.backoff(attempt))
-                    attempt += 1
-                    continue
-                self._block(offer, zone, exc)
-                raise
-            except StyxError:
-                await self._cleanup_partial(provider, cluster_name)
-                raise
-            return sorted(instances, key=lambda i: i.node_rank)
+        request = _request_for(template, offer, zone)
+        ids = [request.instance_id] + [request.for_rank(r).instance_id for r in range(1, num_nodes)]
+        self.progress(
+            f"trying {_where(offer, zone)} ({offer.instance_type}"
+            f"{', spot' if offer.use_spot else ''}, {num_nodes} node(s))"
+        )
+        self.store.record_intents(
+            cluster_name, offer.cloud, offer.region, zone, offer.instance_type, ids
+        )
+        call = asyncio.ensure_future(provider.provision_many(request, num_nodes))
+        try:
+            instances = await asyncio.shield(call)
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            # Ctrl-C mid-launch: take back what this attempt started, unless asked not to.
+            # The cloud call may already be on the wire: let it land first, or its
+            # instances would appear after the clean-up looked for them.
+            if not self.keep_on_failure:
+                self.progress("interrupted: terminating what this launch started")
+                await self._land_and_cleanup(call, provider, cluster_name)
+            raise
+        except ProviderError as exc:
+            await self._cleanup_partial(provider, cluster_name)
+            history.append(_attempt(offer, zone, exc))
+            self.progress(f"  {type(exc).__name__}: {exc}")
+            self._block(offer, zone, exc)
+            raise
+        except StyxError:
+            await self._cleanup_partial(provider, cluster_name)
+            raise
+        return sorted(instances, key=lambda i: i.node_rank)
 
     async def _precheck_quota(
         self,
@@ -245,34 +178,34 @@ class Scheduler:
     ) -> None:
         """Skip a region whose known quota cannot fit the request, without calling launch.
 
-        Providers that can tell expose ``check_quota(region, instance_type, use_spot)`` whose
-        result has ``free_vcpus`` (None when unknown: unknown means try).
+        Asked once per (region, type, market) and launch; an unknown quota, or a lookup that
+        fails, means try.
         """
-        check = getattr(provider, "check_quota", None)
-        if check is None or offer.region is None:
+        if not isinstance(provider, QuotaLookup) or offer.region is None:
             return
         key = (offer.cloud, offer.region, offer.instance_type, offer.use_spot)
         if key not in self._quota_cache:
             try:
-                info = await check(offer.region, offer.instance_type, offer.use_spot)
+                info: QuotaInfo | None = await provider.quota(
+                    offer.region, offer.instance_type, offer.use_spot
+                )
             except ProviderError:
                 info = None
-            self._quota_cache[key] = getattr(info, "free_vcpus", None)
-        free = self._quota_cache[key]
-        needed = offer.vcpus * num_nodes
-        if free is not None and free < needed:
-            exc = QuotaError(
-                f"vCPU quota leaves {free:g} free; {offer.instance_type} x{num_nodes} needs "
-                f"{needed:g} (skipped without launching)",
-                provider=offer.cloud,
-                region=offer.region,
-                zone=zone,
-                native_code="QuotaPrecheck",
-            )
-            history.append(_attempt(offer, zone, exc))
-            self.progress(f"  skipping {_where(offer, None)}: {exc.message}")
-            self._block(offer, zone, exc)
-            raise exc
+            self._quota_cache[key] = info
+        info = self._quota_cache[key]
+        if info is None or info.fits(num_nodes) is not False:
+            return
+        exc = QuotaError(
+            f"{info.describe(num_nodes)} (skipped without launching)",
+            provider=offer.cloud,
+            region=offer.region,
+            native_code="QuotaPrecheck",
+            scope=Scope.REGION,
+        )
+        history.append(_attempt(offer, zone, exc))
+        self.progress(f"  skipping {_where(offer, None)}: {exc.message}")
+        self._block(offer, zone, exc)
+        raise exc
 
     async def _land_and_cleanup(
         self, call: asyncio.Future[list[Instance]], provider: CloudProvider, cluster_name: str
@@ -293,29 +226,12 @@ class Scheduler:
         self.store.clear_intents(ids)
 
     def _block(self, offer: Offer, zone: str | None, exc: ProviderError) -> None:
-        family = instance_family(offer.instance_type)
-        if isinstance(exc, CapacityError):
-            key = f"zone:{offer.cloud}/{offer.region}/{zone}/{offer.instance_type}"
-            self.blocks.block(key, exc, CAPACITY_BLOCK_S)
-        elif isinstance(exc, QuotaError):
-            region = exc.region if exc.region is not None or offer.region is None else offer.region
-            region_key = (
-                "*"
-                if exc.region is None
-                and exc.native_code
-                and "ALL_REGIONS" in (exc.native_code or "")
-                else region
-            )
-            self.blocks.block(f"quota:{offer.cloud}/{region_key}/{family}", exc, QUOTA_BLOCK_S)
-        elif isinstance(exc, InvalidRequestError):
-            key = f"offer:{offer.cloud}/{offer.region}/{offer.instance_type}"
-            self.blocks.block(key, exc, INVALID_BLOCK_S)
-        elif isinstance(exc, CredentialsError):
-            # Credentials are fixed by the user, not by time: remember for this launch only.
-            self.blocks.block(f"cloud:{offer.cloud}", exc, 0, persist=False)
+        where = Placement(offer.cloud, offer.region, zone, offer.instance_type)
+        self.blocks.block_for(exc, where)
 
 
 def _request_for(template: ProvisionRequest, offer: Offer, zone: str | None) -> ProvisionRequest:
+    """The request for one zone, with a fresh instance id (another zone is another request)."""
     from dataclasses import replace
 
     from styx.providers.instance import new_instance_id
@@ -354,14 +270,19 @@ def _attempt(offer: Offer, zone: str | None, exc: ProviderError) -> FailoverAtte
     )
 
 
-def _summary(offers: list[Offer], history: list[FailoverAttempt]) -> str:
+def _summary(offers: list[Offer], history: list[FailoverAttempt], skipped: int = 0) -> str:
+    blocked = (
+        f"{skipped} placement(s) skipped as blocked by earlier failures "
+        "(see `styx status --blocked`, or launch with --no-block-list)"
+    )
     if not offers:
         return "no feasible offer"
     if not history:
-        return "every feasible offer is blocked (see `styx status --blocked`, or --no-block-list)"
+        return f"every feasible offer is blocked: {blocked}" if skipped else "no offer was tried"
     last = history[-1]
-    return (
+    text = (
         f"all {len(history)} attempt(s) failed; last: {last.provider}/{last.region or '-'}"
         f"/{last.zone or '-'} {last.instance_type}: {last.error_class} "
         f"[{last.native_code or '-'}] {last.message}"
     )
+    return f"{text}; {blocked}" if skipped else text

@@ -56,9 +56,9 @@ def test_instance_types_with_gpus(make_provider: Callable[..., Any]) -> None:
 
 
 def test_quota_unknown_when_service_quotas_has_no_data(provider: Any) -> None:
-    info = run(provider.check_quota("us-east-1", "p4d.24xlarge", use_spot=True))
-    assert info.known is False and info.limit_vcpus is None and info.fits(96) is None
-    assert info.quota_code == "L-7212CCBC" and "no data" in (info.reason or "")
+    info = run(provider.quota("us-east-1", "p4d.24xlarge", use_spot=True))
+    assert info.known is False and info.limit is None and info.fits(1) is None
+    assert info.metric == "L-7212CCBC" and "no data" in (info.reason or "")
 
 
 def test_quota_known_counts_running_vcpus(provider: Any, make_request: Callable[..., Any]) -> None:
@@ -66,9 +66,9 @@ def test_quota_known_counts_running_vcpus(provider: Any, make_request: Callable[
     run(provider.provision(make_request("q2", instance_type="g5.xlarge", use_spot=True)))
     run(provider.provision(make_request("q3", instance_type="m5.large")))
     with ec2_vcpu_quota("L-DB2E81BA", 16.0):
-        info = run(provider.check_quota("us-east-1", "g5.2xlarge"))
-    assert (info.known, info.limit_vcpus, info.used_vcpus) == (True, 16.0, 12.0)
-    assert info.fits(4) is True and info.fits(8) is False
+        info = run(provider.quota("us-east-1", "g5.2xlarge"))
+    assert (info.known, info.limit, info.used, info.per_instance) == (True, 16.0, 12.0, 8.0)
+    assert info.fits(0) is True and info.fits(1) is False  # 4 vCPUs free, 8 per instance
 
 
 def test_quota_classes() -> None:

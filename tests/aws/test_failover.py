@@ -6,6 +6,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from styx.blocklist import BlockKey
+from styx.errors import Scope
 from styx.optimizer import Offer
 from styx.placement import provider_factory
 from styx.providers.base import ProvisionRequest
@@ -41,7 +43,9 @@ def test_capacity_in_two_zones_then_third(aws: MotoServer, ec2: Any, tmp_path: P
     alive = live_instances(ec2, "fo")
     assert len(alive) == 2 and {i["Placement"]["AvailabilityZone"] for i in alive} == {"us-east-1c"}
     assert [h.native_code for h in outcome.history] == ["InsufficientInstanceCapacity"] * 2
-    assert store.is_blocked(["zone:aws/us-east-1/us-east-1a/m5.large"])
+    assert (
+        BlockKey("aws", Scope.ZONE, "us-east-1", "us-east-1a", "m5.large") in store.blocked_keys()
+    )
     assert any("trying aws/us-east-1/us-east-1c" in line for line in lines)
 
 

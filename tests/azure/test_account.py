@@ -104,8 +104,8 @@ def test_instance_types_with_gpus(azure: Any) -> None:
 
 
 def test_quota(azure: Any, arm: FakeArm) -> None:
-    q = run(azure.check_quota("eastus", "Standard_D2s_v3"))
-    assert (q.family, q.limit, q.usage, q.needed_vcpus, q.fits) == (
+    q = run(azure.quota("eastus", "Standard_D2s_v3"))
+    assert (q.metric, q.limit, q.used, q.per_instance, q.fits()) == (
         "standardDSv3Family",
         40,
         0,
@@ -113,15 +113,15 @@ def test_quota(azure: Any, arm: FakeArm) -> None:
         True,
     )
     inst = run(azure.provision(ProvisionRequest("q", "Standard_D4s_v3", region="eastus")))
-    assert run(azure.check_quota("eastus", "Standard_D2s_v3")).usage == 4
-    nc = run(azure.check_quota("eastus", "Standard_NC6s_v3"))
-    assert (nc.limit, nc.fits) == (0, False)
-    spot = run(azure.check_quota("eastus", "Standard_NC6s_v3", use_spot=True))
-    assert (spot.family, spot.limit, spot.usage, spot.fits) == ("lowPriorityCores", 50, 0, True)
-    unknown = run(azure.check_quota("eastus", "Standard_Nope"))
-    assert unknown.known is False and unknown.fits is None
+    assert run(azure.quota("eastus", "Standard_D2s_v3")).used == 4
+    nc = run(azure.quota("eastus", "Standard_NC6s_v3"))
+    assert (nc.limit, nc.fits()) == (0, False)
+    spot = run(azure.quota("eastus", "Standard_NC6s_v3", use_spot=True))
+    assert (spot.metric, spot.limit, spot.used, spot.fits()) == ("lowPriorityCores", 50, 0, True)
+    unknown = run(azure.quota("eastus", "Standard_Nope"))
+    assert unknown.known is False and unknown.fits() is None
     run(azure.stop(inst.id))  # deallocated VMs free their cores
-    assert run(azure.check_quota("eastus", "Standard_D2s_v3")).usage == 0
+    assert run(azure.quota("eastus", "Standard_D2s_v3")).used == 0
 
 
 @pytest.mark.parametrize(

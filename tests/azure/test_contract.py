@@ -6,15 +6,17 @@ import json
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
 from styx.providers.base import CloudProvider, ProvisionRequest
 from tests.azure.conftest import TOKEN
-from tests.contract.suite import ProviderContract
+from tests.contract.suite import CloudFaults, FailoverContract, ProviderContract
 from tests.fakes.azure.server import FakeArmServer
+from tests.fakes.azure.state import FakeArm
 
 
 def raw_get(server: FakeArmServer, path: str) -> tuple[int, dict[str, Any]]:
@@ -30,9 +32,51 @@ def raw_get(server: FakeArmServer, path: str) -> tuple[int, dict[str, Any]]:
         return err.code, json.loads(err.read() or b"{}")
 
 
-class TestAzureContract(ProviderContract):
+class ArmFaults(CloudFaults):
+    """The fake ARM server's switches; VM PUTs counted from its request log."""
+
+    regions = ("eastus", "westus2")
+    instance_type = "Standard_D2s_v3"
+    family = "standardDSv3Family"  # the ARM usage name this size counts against
+
+    def __init__(self, arm: FakeArm) -> None:
+        self.arm = arm
+
+    @contextmanager
+    def zero_quota(self, region: str) -> Iterator[None]:
+        limits = self.arm.limits[region]
+        saved = limits[self.family]
+        limits[self.family] = 0
+        try:
+            yield
+        finally:
+            limits[self.family] = saved
+
+    @contextmanager
+    def no_capacity(self) -> Iterator[None]:
+        for region in self.regions:
+            self.arm.inject_create_error(region, "AllocationFailed", during_lro=True)
+        try:
+            yield
+        finally:
+            self.arm.reset_faults()
+
+    @contextmanager
+    def throttled(self, times: int) -> Iterator[None]:
+        self.arm.throttle(times, method="PUT", match="Microsoft.Compute/virtualMachines/")
+        yield
+
+    def launch_calls(self) -> int:
+        return len(self.arm.vm_requests())
+
+
+class TestAzureContract(ProviderContract, FailoverContract):
     expected_provider = "azure"
     gang_size = 3
+
+    @pytest.fixture
+    def faults(self, arm: FakeArm) -> ArmFaults:
+        return ArmFaults(arm)
 
     @pytest.fixture
     def provider(self, azure: CloudProvider, arm_server: FakeArmServer) -> CloudProvider:
@@ -42,9 +86,8 @@ class TestAzureContract(ProviderContract):
     @pytest.fixture
     def make_request(self) -> Callable[..., ProvisionRequest]:
         def make(cluster: str, **overrides: Any) -> ProvisionRequest:
-            return ProvisionRequest(
-                cluster_name=cluster, instance_type="Standard_D2s_v3", region="eastus", **overrides
-            )
+            values: dict[str, Any] = {"instance_type": "Standard_D2s_v3", "region": "eastus"}
+            return ProvisionRequest(cluster_name=cluster, **{**values, **overrides})
 
         return make
 

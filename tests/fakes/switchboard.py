@@ -15,8 +15,10 @@ from styx.errors import (
     InstanceNotFoundError,
     InvalidRequestError,
     QuotaError,
+    Scope,
     TransientError,
 )
+from styx.providers.abilities import InstanceFamilies, QuotaInfo, QuotaLookup, StopStart
 from styx.providers.base import CloudProvider, ProvisionRequest
 from styx.providers.instance import (
     Instance,
@@ -32,7 +34,11 @@ ERRORS = {
     "auth": (CredentialsError, "AuthFailure"),
     "throttle": (TransientError, "RequestLimitExceeded"),
     "invalid": (InvalidRequestError, "InvalidInstanceType"),
+    # capacity known exactly (like the local machine): nothing to block
+    "exact-capacity": (CapacityError, "InsufficientLocalCapacity"),
 }
+SCOPES = {"exact-capacity": Scope.NONE}
+VCPUS = {"m5.large": 2.0, "m5.xlarge": 4.0, "c5.large": 2.0, "n2-standard-2": 2.0}
 
 
 @dataclass
@@ -43,15 +49,10 @@ class Switch:
 
 
 @dataclass
-class QuotaAnswer:
-    free_vcpus: float | None
-
-
-@dataclass
-class Switchboard(CloudProvider):
+class Switchboard(StopStart, QuotaLookup, InstanceFamilies, CloudProvider):
     name_: str = "aws"
     switches: dict[tuple[str | None, str | None, str | None], Switch] = field(default_factory=dict)
-    quotas: dict[str, float | None] = field(default_factory=dict)
+    quotas: dict[str, float | None] = field(default_factory=dict)  # region -> free vCPUs
     instances: dict[str, Instance] = field(default_factory=dict)
     calls: list[tuple[str, str | None, str | None, str]] = field(default_factory=list)
 
@@ -128,14 +129,17 @@ class Switchboard(CloudProvider):
                 region=request.region,
                 zone=request.zone,
                 native_code=code,
+                scope=SCOPES.get(switch.kind),
             )
         return [self._make(request.for_rank(r)) for r in range(count)]
 
-    async def check_quota(
-        self, region: str, instance_type: str, use_spot: bool = False
-    ) -> QuotaAnswer:
+    async def quota(self, region: str, instance_type: str, use_spot: bool = False) -> QuotaInfo:
         self.calls.append(("quota", region, None, instance_type))
-        return QuotaAnswer(self.quotas.get(region))
+        free = self.quotas.get(region)
+        return QuotaInfo(region, instance_type, "vcpus", free, 0.0, VCPUS.get(instance_type, 2.0))
+
+    def instance_family(self, instance_type: str) -> str:
+        return instance_type.split(".", 1)[0].split("-", 1)[0]
 
     async def list_instances(self) -> list[Instance]:
         return list(self.instances.values())

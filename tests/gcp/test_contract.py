@@ -5,18 +5,59 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
 from styx.providers import get_provider
 from styx.providers.base import CloudProvider
-from tests.contract.suite import ProviderContract, run
+from tests.contract.suite import CloudFaults, FailoverContract, ProviderContract, run
 from tests.fakes.gcp.backend import FakeGCE
+from tests.fakes.gcp.catalog import ZONES
 
 
-class TestGCPContract(ProviderContract):
+class GCEFaults(CloudFaults):
+    """The fake GCE server's switches; instances.insert POSTs counted from its request log."""
+
+    regions = ("us-central1", "europe-west4")
+    instance_type = "e2-standard-2"
+
+    def __init__(self, fake: FakeGCE) -> None:
+        self.fake = fake
+
+    @contextmanager
+    def zero_quota(self, region: str) -> Iterator[None]:
+        self.fake.set_quota(region, "CPUS", 0)
+        yield
+
+    @contextmanager
+    def no_capacity(self) -> Iterator[None]:
+        for region in self.regions:
+            for zone in ZONES[region]:
+                self.fake.exhaust_zone(zone)
+        yield
+        self.fake.op_faults.clear()
+
+    @contextmanager
+    def throttled(self, times: int) -> Iterator[None]:
+        self.fake.inject_http_error(
+            429, "rateLimitExceeded", times=times, method="POST", path_contains="/instances"
+        )
+        yield
+
+    def launch_calls(self) -> int:
+        return sum(
+            1 for r in self.fake.requests if r.method == "POST" and r.path.endswith("/instances")
+        )
+
+
+class TestGCPContract(ProviderContract, FailoverContract):
     expected_provider = "gcp"
     gang_size = 3
+
+    @pytest.fixture
+    def faults(self, fake: FakeGCE) -> GCEFaults:
+        return GCEFaults(fake)
 
     @pytest.fixture
     def provider(self, fake: FakeGCE, monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudProvider]:

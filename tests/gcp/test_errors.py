@@ -13,6 +13,7 @@ from styx.errors import (
     InvalidRequestError,
     ProviderError,
     QuotaError,
+    Scope,
     TransientError,
 )
 from styx.providers.base import ProvisionRequest
@@ -67,6 +68,7 @@ def test_quota_operation_error_is_regional(
         run(gcp.provision(make_request("q")))
     err = info.value
     assert (err.region, err.zone, err.native_code) == ("us-central1", None, "QUOTA_EXCEEDED:CPUS")
+    assert err.scope is Scope.REGION
 
 
 def test_regional_gpu_quota_http_403_is_quota_not_credentials(
@@ -81,14 +83,14 @@ def test_regional_gpu_quota_http_403_is_quota_not_credentials(
     assert insert_posts(fake) == 1  # not retried
 
 
-def test_gpus_all_regions_quota_blocks_the_whole_cloud(
+def test_gpus_all_regions_quota_blocks_the_family_everywhere(
     gcp: GCPProvider, fake: FakeGCE, make_request: Make
 ) -> None:
     fake.gpus_all_regions = 0
     with pytest.raises(QuotaError) as info:
         run(gcp.provision(make_request("q", instance_type="g2-standard-4")))
     err = info.value
-    assert err.region is None and err.zone is None
+    assert err.scope is Scope.FAMILY and err.zone is None
     assert err.native_code == "QUOTA_EXCEEDED:GPUS_ALL_REGIONS"
 
 

@@ -134,7 +134,8 @@ def explain_candidate(
         return (
             f"all {len(offers)} feasible {what} offers in {where} are blocked after recent "
             f"failures (e.g. {_derive(cheapest, num_nodes, None).instance_type} in "
-            f"{cheapest.cloud}/{cheapest.region})"
+            f"{cheapest.cloud}/{cheapest.region}); see `styx status --blocked`, or launch "
+            "with --no-block-list"
         )
     return f"no feasible {what} offer in {where}"
 

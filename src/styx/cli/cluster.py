@@ -70,7 +70,7 @@ def _show_blocked(as_json: bool) -> None:
 
     blocked = open_store().blocked()
     if as_json:
-        print_json(blocked)
+        print_json([b.to_dict() for b in blocked])
         return
     if not blocked:
         click.echo("Nothing is blocked.")
@@ -79,11 +79,11 @@ def _show_blocked(as_json: bool) -> None:
 
     rows = [
         [
-            b["key"],
-            b["error_class"],
-            b["native_code"],
-            f"{int(b['expires_at'] - time.time())}s",
-            (b["reason"] or "")[:60],
+            b.key.describe(),
+            b.error_class,
+            b.native_code,
+            f"{int(b.expires_at - time.time())}s",
+            (b.reason or "")[:60],
         ]
         for b in blocked
     ]

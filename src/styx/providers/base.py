@@ -7,7 +7,12 @@ General rules for every method:
 * All methods are coroutines. Blocking SDK calls go through :func:`styx.providers.sync.run_sync`
   so the event loop never blocks.
 * Every SDK error is translated into the taxonomy in :mod:`styx.errors` before it leaves the
-  provider (one translation table per provider), keeping provider, region, zone and native code.
+  provider (one translation table per provider), keeping provider, region, zone and native code,
+  and setting its scope (:class:`styx.errors.Scope`: how much of the provider it rules out).
+* A TransientError is retried inside the provider, around the one call that failed, through
+  :mod:`styx.retry`, and nowhere else.
+* Optional abilities (:mod:`styx.providers.abilities`: StopStart, QuotaLookup,
+  InstanceFamilies) are mixins a provider inherits; callers check them with ``isinstance``.
 * Every resource a provider creates carries the Styx tags (``styx-id``, ``styx-cluster``,
   ``styx-owner``, ``styx-node-rank``; see :mod:`styx.providers.instance`), so that the cloud
   alone is enough to rebuild state after a crash and to find anything leaked.
@@ -20,6 +25,13 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from styx.errors import UnsupportedError
+from styx.providers.abilities import (  # re-exported: the optional abilities of a provider
+    InstanceFamilies,
+    QuotaInfo,
+    QuotaLookup,
+    StopStart,
+)
 from styx.providers.instance import (
     Instance,
     InstanceId,
@@ -30,6 +42,16 @@ from styx.providers.instance import (
 
 if TYPE_CHECKING:
     from styx.providers.access import ClusterAccess
+
+__all__ = [
+    "Capabilities",
+    "CloudProvider",
+    "InstanceFamilies",
+    "ProvisionRequest",
+    "QuotaInfo",
+    "QuotaLookup",
+    "StopStart",
+]
 
 
 @dataclass(frozen=True)
@@ -45,7 +67,12 @@ class Capabilities:
 
 @dataclass(frozen=True)
 class ProvisionRequest:
-    """What to create. ``instance_id`` is the idempotency key: reuse it when retrying."""
+    """What to create. ``instance_id`` is the idempotency key, sent as the cloud's own token.
+
+    Who retries (see :mod:`styx.retry`): the provider retries a transient failure of one cloud
+    call with the same request, hence the same id, so a retry never makes a second instance.
+    The scheduler does not retry a request; each zone it tries is a new request with a new id.
+    """
 
     cluster_name: str
     instance_type: str
@@ -124,21 +151,22 @@ class CloudProvider(ABC):
     async def terminate(self, instance_id: InstanceId) -> None:
         """Delete the instance and what was made for it. A missing instance is success."""
 
-    @abstractmethod
     async def start(self, instance_id: InstanceId) -> None:
-        """Start a stopped instance. Starting a running one is success.
+        """Start a stopped instance (providers that can inherit :class:`StopStart`).
 
-        Raises InstanceNotFoundError if it does not exist, UnsupportedError when the provider
-        cannot stop/start (``capabilities.stop_start`` is False).
+        Without that ability: UnsupportedError (``capabilities.stop_start`` is False).
         """
+        raise UnsupportedError(f"{self.name} instances cannot be started", provider=self.name)
 
-    @abstractmethod
     async def stop(self, instance_id: InstanceId) -> None:
-        """Stop the instance, keeping its disk. Stopping a stopped one is success.
+        """Stop the instance, keeping its disk (providers that can inherit :class:`StopStart`).
 
-        Raises InstanceNotFoundError if it does not exist, UnsupportedError when the provider
-        cannot stop/start.
+        Without that ability: UnsupportedError; use terminate instead.
         """
+        raise UnsupportedError(
+            f"{self.name} instances cannot be stopped; tear the cluster down instead",
+            provider=self.name,
+        )
 
     @abstractmethod
     async def is_available(self) -> bool:

@@ -80,4 +80,22 @@ MIGRATIONS: list[str] = [
         created_at REAL NOT NULL
     );
     """,
+    # v2: the block list keeps typed keys, one column per field ('' = every value), instead of
+    # one string key split apart again. Old rows are failures of the last hour: dropped.
+    """
+    DROP TABLE blocked_offers;
+    CREATE TABLE blocks (
+        provider TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        region TEXT NOT NULL DEFAULT '',
+        zone TEXT NOT NULL DEFAULT '',
+        instance_type TEXT NOT NULL DEFAULT '',
+        family TEXT NOT NULL DEFAULT '',
+        error_class TEXT NOT NULL,
+        native_code TEXT,
+        reason TEXT,
+        expires_at REAL NOT NULL,
+        PRIMARY KEY (provider, scope, region, zone, instance_type, family)
+    );
+    """,
 ]

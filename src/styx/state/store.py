@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from styx.blocklist import BlockedEntry, BlockKey
 from styx.config import styx_home
-from styx.errors import ClusterError, ProviderError, StyxError
+from styx.errors import ClusterError, ProviderError, Scope, StyxError
 from styx.providers.instance import Instance
 from styx.state.schema import MIGRATIONS
 
@@ -283,18 +284,17 @@ class StateStore:
 
     # ---- block list (scheduler) --------------------------------------------------------------
 
-    def block(self, key: str, error: ProviderError, ttl_s: float) -> None:
-        scope = key.split(":", 1)[0]
+    def block(self, key: BlockKey, error: ProviderError, ttl_s: float) -> None:
         with self.write() as db:
             db.execute(
-                "INSERT OR REPLACE INTO blocked_offers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO blocks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    key,
-                    error.provider,
-                    error.region,
-                    error.zone,
-                    None,
-                    scope,
+                    key.provider,
+                    key.scope.value,
+                    key.region or "",
+                    key.zone or "",
+                    key.instance_type or "",
+                    key.family or "",
                     type(error).__name__,
                     error.native_code,
                     error.message,
@@ -302,23 +302,47 @@ class StateStore:
                 ),
             )
 
-    def is_blocked(self, keys: list[str], now: float | None = None) -> bool:
-        marks = ", ".join("?" for _ in keys)
-        row = self._conn.execute(
-            f"SELECT 1 FROM blocked_offers WHERE key IN ({marks}) AND expires_at > ? LIMIT 1",
-            (*keys, now or time.time()),
-        ).fetchone()
-        return row is not None
+    def blocked_keys(self, provider: str | None = None, now: float | None = None) -> list[BlockKey]:
+        """The keys blocked now (for one provider when given)."""
+        return [key for key, _row in self._blocked_rows(provider, now)]
 
-    def blocked(self) -> list[dict[str, Any]]:
-        rows = self._conn.execute(
-            "SELECT * FROM blocked_offers WHERE expires_at > ? ORDER BY expires_at", (time.time(),)
-        ).fetchall()
-        return [dict(r) for r in rows]
+    def blocked(self) -> list[BlockedEntry]:
+        """Every active block with why and until when, soonest to expire first."""
+        return [
+            BlockedEntry(
+                key, row["error_class"], row["native_code"], row["reason"], row["expires_at"]
+            )
+            for key, row in self._blocked_rows(None, None)
+        ]
+
+    def _blocked_rows(
+        self, provider: str | None, now: float | None
+    ) -> list[tuple[BlockKey, sqlite3.Row]]:
+        sql = "SELECT * FROM blocks WHERE expires_at > ?"
+        args: tuple[Any, ...] = (now or time.time(),)
+        if provider is not None:
+            sql, args = sql + " AND provider = ?", (*args, provider)
+        rows = self._conn.execute(sql + " ORDER BY expires_at", args).fetchall()
+        out = []
+        for r in rows:
+            try:
+                scope = Scope(r["scope"])
+            except ValueError:  # written by a newer Styx: not ours to interpret
+                continue
+            key = BlockKey(
+                r["provider"],
+                scope,
+                r["region"] or None,
+                r["zone"] or None,
+                r["instance_type"] or None,
+                r["family"] or None,
+            )
+            out.append((key, r))
+        return out
 
     def clear_blocked(self) -> int:
         with self.write() as db:
-            return db.execute("DELETE FROM blocked_offers").rowcount
+            return db.execute("DELETE FROM blocks").rowcount
 
     # ---- jobs and events ---------------------------------------------------------------------
 

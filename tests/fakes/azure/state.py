@@ -63,6 +63,7 @@ class Throttle:
     status: int
     code: str
     match: str | None  # substring of "METHOD path"; None = any request
+    method: str | None = None  # only requests with this method; None = any
 
 
 @dataclass
@@ -120,9 +121,11 @@ class FakeArm:
         status: int = 429,
         code: str = "SubscriptionRequestsThrottled",
         match: str | None = None,
+        method: str | None = None,
     ) -> None:
-        """The next ``n`` requests (matching ``match`` in "METHOD /path") fail with ``status``."""
-        self.faults.throttles.append(Throttle(n, status, code, match))
+        """The next ``n`` requests (matching ``match`` in "METHOD /path", and ``method`` when
+        given) fail with ``status``."""
+        self.faults.throttles.append(Throttle(n, status, code, match, method))
 
     def evict(self, vm_name: str) -> None:
         """A spot eviction: Deallocate policy -> deallocated; Delete policy -> VM and disk gone."""
@@ -190,6 +193,8 @@ class FakeArm:
                     f"'{method} {path}' over scope '/subscriptions/{self.subscription}'.",
                 )
             for t in self.faults.throttles:
+                if t.method is not None and t.method != method:
+                    continue
                 if t.remaining > 0 and (t.match is None or t.match in f"{method} {path}"):
                     t.remaining -= 1
                     raise ArmError(t.status, t.code, f"injected {t.status} ({t.remaining} left)")

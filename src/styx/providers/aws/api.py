@@ -6,9 +6,7 @@ the provider reports, and a throttled call is never retried 5 x 5 times.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,10 +15,11 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from styx.errors import TransientError
+from styx.errors import ProviderError
 from styx.providers.aws.errors import translate
 from styx.providers.aws.settings import AWSSettings
 from styx.providers.sync import run_sync
+from styx.retry import RetryPolicy, retry_transient
 
 log = logging.getLogger(__name__)
 
@@ -80,30 +79,29 @@ class Api:
     async def call(
         self, service: str, region: str, op: str, *, zone: str | None = None, **kwargs: Any
     ) -> dict[str, Any]:
-        """Call ``op`` (a boto3 method name) in ``region``, retrying transient errors."""
-        attempts = self.settings.retry_attempts
-        for attempt in range(1, attempts + 1):
+        """Call ``op`` (a boto3 method name) in ``region``; transient errors are retried here
+        (see :mod:`styx.retry`), with the same arguments and so the same ClientToken."""
+
+        async def once() -> dict[str, Any]:
             try:
                 return await run_sync(self._invoke, service, region, op, kwargs)
             except Exception as exc:
-                err = translate(exc, region=region, zone=zone, op=op)
-                if not isinstance(err, TransientError) or attempt == attempts:
-                    raise err from exc
-                self.stats.retries += 1
-                delay = self._backoff(attempt)
-                log.info("aws %s %s: %s; retry %d in %.2fs", region, op, err, attempt, delay)
-                await asyncio.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+                raise translate(exc, region=region, zone=zone, op=op) from exc
+
+        return await retry_transient(
+            once, self.retry_policy, on_retry=self._count_retry, what=f"aws {region} {op}"
+        )
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        s = self.settings
+        return RetryPolicy(s.retry_attempts, s.retry_base_delay_s, s.retry_max_delay_s)
+
+    def _count_retry(self, _err: ProviderError, _delay: float) -> None:
+        self.stats.retries += 1
 
     def _invoke(self, service: str, region: str, op: str, kwargs: dict[str, Any]) -> Any:
         return getattr(self.client(service, region), op)(**kwargs)
-
-    def _backoff(self, attempt: int) -> float:
-        """Full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]."""
-        s = self.settings
-        return random.uniform(
-            0, min(s.retry_max_delay_s, s.retry_base_delay_s * 2 ** (attempt - 1))
-        )
 
     async def pages(
         self, service: str, region: str, op: str, key: str, **kwargs: Any

@@ -20,12 +20,13 @@ import boto3
 from styx.config import owner_id, styx_home
 from styx.errors import CapacityError, CredentialsError, InstanceNotFoundError, ProviderError
 from styx.keys import ensure_ssh_key
+from styx.providers.abilities import InstanceFamilies, QuotaInfo, QuotaLookup, StopStart
 from styx.providers.aws.api import Api, ApiStats
 from styx.providers.aws.catalog import Catalog
 from styx.providers.aws.errors import CREDENTIALS_FIX, translate
 from styx.providers.aws.images import Images
 from styx.providers.aws.network import Network
-from styx.providers.aws.quota import QuotaInfo, check_quota
+from styx.providers.aws.quota import check_quota
 from styx.providers.aws.settings import AWSSettings
 from styx.providers.aws.states import LIVE_NATIVE_STATES, tag_values_for, to_instance
 from styx.providers.base import Capabilities, CloudProvider, ProvisionRequest
@@ -44,7 +45,7 @@ from styx.providers.instance import (
 log = logging.getLogger(__name__)
 
 
-class AWSProvider(CloudProvider):
+class AWSProvider(StopStart, QuotaLookup, InstanceFamilies, CloudProvider):
     provider_type = ProviderType.AWS
     capabilities = Capabilities(
         stop_start=True, spot=True, multi_node=True, open_ports=True, volumes=True
@@ -372,11 +373,13 @@ class AWSProvider(CloudProvider):
         preferred = [r for r in self.regions_in_use() if r in regions]
         return preferred + [r for r in regions if r not in preferred]
 
-    async def check_quota(
-        self, region: str, instance_type: str, use_spot: bool = False
-    ) -> QuotaInfo:
+    async def quota(self, region: str, instance_type: str, use_spot: bool = False) -> QuotaInfo:
         """The vCPU quota that governs ``instance_type`` in ``region`` (unknown if no data)."""
         return await check_quota(self.api, self.catalog, region, instance_type, use_spot)
+
+    def instance_family(self, instance_type: str) -> str:
+        """'p4d.24xlarge' -> 'p4d' (EC2 names are '<family>.<size>')."""
+        return instance_type.split(".", 1)[0]
 
 
 def _is_gpu_type(name: str) -> bool:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import Any
 
 from styx.errors import ProviderError
+from styx.providers.abilities import QuotaInfo
 from styx.providers.aws.api import Api
 from styx.providers.aws.catalog import Catalog
 
@@ -36,34 +37,6 @@ _STANDARD = set("acdhimrtz")
 _NO_DATA = {"NoSuchResourceException", "NoSuchResource", "ResourceNotFoundException"}
 
 
-@dataclass(frozen=True)
-class QuotaInfo:
-    """A vCPU quota in one region. ``known`` is False when AWS gave no number (limit None)."""
-
-    region: str
-    instance_type: str
-    use_spot: bool
-    quota_code: str | None
-    limit_vcpus: float | None
-    used_vcpus: float | None
-    reason: str | None = None
-
-    @property
-    def known(self) -> bool:
-        return self.limit_vcpus is not None
-
-    @property
-    def free_vcpus(self) -> float | None:
-        if self.limit_vcpus is None or self.used_vcpus is None:
-            return None
-        return max(0.0, self.limit_vcpus - self.used_vcpus)
-
-    def fits(self, vcpus: float) -> bool | None:
-        """True/False when known, None when the quota is unknown (the launch will tell)."""
-        free = self.free_vcpus
-        return None if free is None else vcpus <= free
-
-
 def quota_class(instance_type: str) -> str | None:
     family = re.match(r"[a-z]+", instance_type.lower())
     letters = family.group(0) if family else ""
@@ -76,17 +49,11 @@ def quota_class(instance_type: str) -> str | None:
 async def check_quota(
     api: Api, catalog: Catalog, region: str, instance_type: str, use_spot: bool
 ) -> QuotaInfo:
+    """The vCPU quota of ``instance_type``'s quota class and market in ``region``."""
     cls = quota_class(instance_type)
     if cls is None:
-        return QuotaInfo(
-            region,
-            instance_type,
-            use_spot,
-            None,
-            None,
-            None,
-            reason=f"no vCPU quota class for '{instance_type}'",
-        )
+        reason = f"no vCPU quota class for '{instance_type}'"
+        return QuotaInfo(region, instance_type, None, None, None, None, reason=reason)
     code = QUOTA_CODES[cls][1 if use_spot else 0]
     try:
         answer = await api.call(
@@ -96,22 +63,23 @@ async def check_quota(
         if err.native_code not in _NO_DATA:
             raise
         reason = f"Service Quotas has no data for {code}: {err.message}"
-        return QuotaInfo(region, instance_type, use_spot, code, None, None, reason=reason)
+        return QuotaInfo(region, instance_type, code, None, None, None, reason=reason)
     limit = float(answer["Quota"]["Value"])
-    used = await _used_vcpus(api, catalog, region, cls, use_spot)
-    return QuotaInfo(region, instance_type, use_spot, code, limit, used)
+    live = await _live_in_class(api, region, cls, use_spot)
+    # One DescribeInstanceTypes for the live types and the wanted one together.
+    sizes = await catalog.vcpus(region, [i["InstanceType"] for i in live] + [instance_type])
+    used = sum(sizes.get(i["InstanceType"], 0.0) for i in live)
+    return QuotaInfo(region, instance_type, code, limit, used, sizes.get(instance_type))
 
 
-async def _used_vcpus(api: Api, catalog: Catalog, region: str, cls: str, spot: bool) -> float:
-    """vCPUs of every live instance in the account in this quota class and market."""
+async def _live_in_class(api: Api, region: str, cls: str, spot: bool) -> list[dict[str, Any]]:
+    """Every live instance in the account in this quota class and market."""
     live = await api.reservations(
         region, Filters=[{"Name": "instance-state-name", "Values": ["pending", "running"]}]
     )
     # Filter the market client-side: the instance-lifecycle filter is not universally served.
-    mine = [
+    return [
         i
         for i in live
         if quota_class(i["InstanceType"]) == cls and (i.get("InstanceLifecycle") == "spot") == spot
     ]
-    sizes = await catalog.vcpus(region, [i["InstanceType"] for i in mine])
-    return sum(sizes.get(i["InstanceType"], 0.0) for i in mine)

@@ -53,10 +53,9 @@ class AzureClients:
         kw: dict[str, Any] = {
             "base_url": s.base_url,
             "credential_scopes": [s.scope],
-            # Styx retries throttling and 5xx itself (errors.with_retries): keep azure-core's own
-            # retry loop short so a failing region is reported quickly and failover can move on.
-            "retry_total": 1,
-            "retry_backoff_factor": 0.1,
+            # Styx retries throttling and 5xx itself (styx.retry, one layer): azure-core's own
+            # loop is off, or every throttled call would be retried twice over.
+            "retry_total": 0,
             "polling_interval": s.polling_interval_s,
             "connection_timeout": 10,
             "read_timeout": 60,

@@ -7,9 +7,7 @@ operation whose final status is Failed (the same error body, raised by the polle
 
 from __future__ import annotations
 
-import asyncio
 import json
-import random
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -24,6 +22,7 @@ from styx.errors import (
     TransientError,
 )
 from styx.providers.sync import run_sync
+from styx.retry import RetryPolicy, retry_transient
 
 T = TypeVar("T")
 
@@ -146,15 +145,14 @@ async def call(
     base_s: float = 1.0,
     **kwargs: Any,
 ) -> T:
-    """Run a blocking SDK call off the loop; translate errors; retry TransientError with jitter."""
-    for attempt in range(1, attempts + 1):
+    """Run a blocking SDK call off the loop; translate errors; retry TransientError (see
+    :mod:`styx.retry`), waiting at least as long as ARM's Retry-After says."""
+
+    async def once() -> T:
         try:
             return await run_sync(func, *args, **kwargs)
         except Exception as exc:
-            err = translate(exc, region, zone)
-            if not isinstance(err, TransientError) or attempt == attempts:
-                raise err from exc
-            backoff = base_s * (2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
-            hint = retry_after_s(err)
-            await asyncio.sleep(max(backoff, hint or 0.0))
-    raise AssertionError("unreachable")
+            raise translate(exc, region, zone) from exc
+
+    policy = RetryPolicy(attempts=attempts, base_s=base_s, cap_s=base_s * 16)
+    return await retry_transient(once, policy, hint_s=retry_after_s, what=f"azure {region or ''}")

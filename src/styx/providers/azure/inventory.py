@@ -4,9 +4,9 @@ and the vCPU quota for a size."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
+from styx.providers.abilities import QuotaInfo
 from styx.providers.azure.clients import AzureClients, as_json_list
 from styx.providers.instance import InstanceType
 
@@ -112,47 +112,21 @@ async def regions(az: AzureClients) -> list[str]:
     )
 
 
-@dataclass(frozen=True)
-class QuotaInfo:
-    """vCPU quota for one size in one region. ``known`` is False when Azure did not say.
-
-    On-demand sizes count against their family's quota and the regional total ("cores"); spot
-    VMs count only against "lowPriorityCores". ``limit``/``usage`` are for the tighter one.
-    """
-
-    region: str
-    instance_type: str
-    family: str | None
-    limit: int | None
-    usage: int | None
-    needed_vcpus: int | None
-    known: bool = True
-
-    @property
-    def available(self) -> int | None:
-        return None if self.limit is None or self.usage is None else self.limit - self.usage
-
-    @property
-    def fits(self) -> bool | None:
-        """True/False when known, None when Azure did not report the quota."""
-        if not self.known or self.available is None or self.needed_vcpus is None:
-            return None
-        return self.available >= self.needed_vcpus
-
-
 async def quota(az: AzureClients, region: str, size: str, use_spot: bool) -> QuotaInfo:
+    """vCPU quota for one size in one region (the tighter of its family's and the regional
+    total "cores"; spot VMs count only against "lowPriorityCores")."""
     skus = await vm_skus(az, region)
     sku = next((s for s in skus if s["name"].lower() == size.lower()), None)
     family = sku.get("family") if sku else None
-    needed = int(float(_caps(sku).get("vCPUs", 0))) if sku else None
+    needed = float(_caps(sku).get("vCPUs", 0)) if sku else None
     rows = await az.call(lambda: as_json_list(az.compute.usage.list(region)), region=region)
     by_name = {r["name"]["value"].lower(): r for r in rows}
     wanted = ["lowprioritycores"] if use_spot else [n.lower() for n in (family, "cores") if n]
     found = [by_name[n] for n in wanted if n in by_name]
     if not found or (not use_spot and family is None):
-        return QuotaInfo(region, size, family, None, None, needed, known=False)
+        reason = f"Azure reports no vCPU quota for {size} in {region}"
+        return QuotaInfo(region, size, family, None, None, needed, reason=reason)
     tightest = min(found, key=lambda r: int(r["limit"]) - int(r["currentValue"]))
-    quota_family = "lowPriorityCores" if use_spot else family
-    return QuotaInfo(
-        region, size, quota_family, int(tightest["limit"]), int(tightest["currentValue"]), needed
-    )
+    metric = str(tightest["name"]["value"])
+    limit, used = float(tightest["limit"]), float(tightest["currentValue"])
+    return QuotaInfo(region, size, metric, limit, used, needed)

@@ -18,9 +18,9 @@ from typing import Any
 
 from styx.config import owner_id
 from styx.errors import CredentialsError, InstanceNotFoundError, ProviderError
+from styx.providers.abilities import InstanceFamilies, QuotaInfo, QuotaLookup, StopStart
 from styx.providers.azure import inventory, names, network
 from styx.providers.azure.clients import AzureClients, as_json, as_json_list, make_credential
-from styx.providers.azure.inventory import QuotaInfo
 from styx.providers.azure.settings import AzureSettings, load_settings
 from styx.providers.azure.states import map_state
 from styx.providers.azure.vmspec import vm_body
@@ -46,7 +46,7 @@ NO_SUBSCRIPTION = (
 )
 
 
-class AzureProvider(CloudProvider):
+class AzureProvider(StopStart, QuotaLookup, InstanceFamilies, CloudProvider):
     provider_type = ProviderType.AZURE
     capabilities = Capabilities(stop_start=True, spot=True, multi_node=True, open_ports=True)
 
@@ -361,9 +361,12 @@ class AzureProvider(CloudProvider):
     async def list_regions(self) -> list[str]:
         return await inventory.regions(self.az)
 
-    async def check_quota(
-        self, region: str, instance_type: str, use_spot: bool = False
-    ) -> QuotaInfo:
+    def instance_family(self, instance_type: str) -> str:
+        """'Standard_NC24ads_A100_v4' -> 'NC': the capitals of the size's series name."""
+        series = instance_type.removeprefix("Standard_").split("_")[0]
+        return "".join(c for c in series if c.isalpha() and c.isupper()) or instance_type
+
+    async def quota(self, region: str, instance_type: str, use_spot: bool = False) -> QuotaInfo:
         """The vCPU quota that would limit ``instance_type`` in ``region`` (see QuotaInfo)."""
         return await inventory.quota(self.az, region, instance_type, use_spot)
 

@@ -9,8 +9,6 @@ per-error codes (ZONE_RESOURCE_POOL_EXHAUSTED, QUOTA_EXCEEDED) that classificati
 
 from __future__ import annotations
 
-import asyncio
-import random
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -20,6 +18,7 @@ from styx.providers.gcp import errors as gerr
 from styx.providers.gcp.auth import ResolvedAuth
 from styx.providers.gcp.settings import GCPSettings
 from styx.providers.sync import run_sync
+from styx.retry import RetryPolicy, retry_transient
 
 T = TypeVar("T")
 # zoneOperations.wait holds a request up to ~2 minutes server-side; the timeout must exceed it.
@@ -82,10 +81,10 @@ class GCEApi:
         creating: bool = False,
         tolerate: tuple[int, ...] = (),
     ) -> T | None:
-        """Run ``fn`` in a thread; retry transient failures; None for a ``tolerate``d status."""
-        attempt = 0
-        while True:
-            attempt += 1
+        """Run ``fn`` in a thread; retry transient failures (see :mod:`styx.retry`); None for a
+        ``tolerate``d status."""
+
+        async def once() -> T | None:
             try:
                 return await run_sync(fn)
             except Exception as exc:  # every SDK failure is translated below
@@ -94,21 +93,16 @@ class GCEApi:
                     raise
                 if reduced.http_status in tolerate:
                     return None
-                err = gerr.classify(reduced, region=region, zone=zone, creating=creating)
-                if isinstance(err, TransientError) and attempt < self.settings.max_attempts:
-                    await asyncio.sleep(self._backoff(attempt))
-                    continue
-                raise err from exc
+                raise gerr.classify(reduced, region=region, zone=zone, creating=creating) from exc
+
+        s = self.settings
+        policy = RetryPolicy(s.max_attempts, s.retry_base_s, s.retry_cap_s)
+        return await retry_transient(once, policy, what=f"gcp {zone or region or ''}")
 
     async def must(self, fn: Callable[[], T], **kw: Any) -> T:
         result = await self.call(fn, **kw)
         assert result is not None  # only None when a status is tolerated
         return result
-
-    def _backoff(self, attempt: int) -> float:
-        """Full jitter: uniform(0, min(cap, base * 2^(attempt-1)))."""
-        s = self.settings
-        return random.uniform(0, min(s.retry_cap_s, s.retry_base_s * 2 ** (attempt - 1)))
 
     @property
     def http_timeout(self) -> float:

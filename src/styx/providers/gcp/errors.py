@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
 
 from styx.errors import (
     CapacityError,
@@ -19,19 +18,14 @@ from styx.errors import (
     InvalidRequestError,
     ProviderError,
     QuotaError,
+    Scope,
     TransientError,
 )
 
 PROVIDER = "gcp"
 
-
-class Scope(Enum):
-    ZONE = "zone"  # keep region and zone: block this zone
-    REGION = "region"  # keep region, drop zone: block the region (for this family)
-    CLOUD = "cloud"  # neither: the whole cloud is blocked (e.g. GPUS_ALL_REGIONS)
-
-
-# GCE code or reason (lower-cased) -> (class, scope). Codes first: they are the most specific.
+# GCE code or reason (lower-cased) -> (class, how much it blocks). Codes first: they are the
+# most specific. The scope of a TransientError or InstanceNotFoundError blocks nothing.
 CODE_TABLE: dict[str, tuple[type[ProviderError], Scope]] = {
     "zone_resource_pool_exhausted": (CapacityError, Scope.ZONE),
     "zone_resource_pool_exhausted_with_details": (CapacityError, Scope.ZONE),
@@ -47,11 +41,11 @@ CODE_TABLE: dict[str, tuple[type[ProviderError], Scope]] = {
     "internalerror": (TransientError, Scope.ZONE),
     "internal_error": (TransientError, Scope.ZONE),
     "resource_not_ready": (TransientError, Scope.ZONE),
-    "invalid": (InvalidRequestError, Scope.ZONE),
-    "invalidparameter": (InvalidRequestError, Scope.ZONE),
-    "badrequest": (InvalidRequestError, Scope.ZONE),
-    "unsupported_operation": (InvalidRequestError, Scope.ZONE),
-    "invalid_usage": (InvalidRequestError, Scope.ZONE),
+    "invalid": (InvalidRequestError, Scope.OFFER),
+    "invalidparameter": (InvalidRequestError, Scope.OFFER),
+    "badrequest": (InvalidRequestError, Scope.OFFER),
+    "unsupported_operation": (InvalidRequestError, Scope.OFFER),
+    "invalid_usage": (InvalidRequestError, Scope.OFFER),
     "forbidden": (CredentialsError, Scope.CLOUD),
     "autherror": (CredentialsError, Scope.CLOUD),
     "unauthorized": (CredentialsError, Scope.CLOUD),
@@ -60,11 +54,11 @@ CODE_TABLE: dict[str, tuple[type[ProviderError], Scope]] = {
 
 # HTTP status -> (class, scope), when the code/reason is not in CODE_TABLE.
 STATUS_TABLE: dict[int, tuple[type[ProviderError], Scope]] = {
-    400: (InvalidRequestError, Scope.ZONE),
+    400: (InvalidRequestError, Scope.OFFER),
     401: (CredentialsError, Scope.CLOUD),
     403: (CredentialsError, Scope.CLOUD),
     404: (InstanceNotFoundError, Scope.ZONE),
-    409: (InvalidRequestError, Scope.ZONE),
+    409: (InvalidRequestError, Scope.OFFER),
     429: (TransientError, Scope.ZONE),
     500: (TransientError, Scope.ZONE),
     502: (TransientError, Scope.ZONE),
@@ -75,7 +69,8 @@ STATUS_TABLE: dict[int, tuple[type[ProviderError], Scope]] = {
 # "Quota 'NVIDIA_T4_GPUS' exceeded.  Limit: 0.0 in region us-central1."
 _QUOTA_METRIC = re.compile(r"Quota '([A-Z0-9_]+)' exceeded")
 _URL_PREFIX = re.compile(r"^(GET|POST|PUT|PATCH|DELETE) \S+: ")
-WHOLE_CLOUD_METRICS = {"GPUS_ALL_REGIONS", "CPUS_ALL_REGIONS"}
+# Project-wide quotas: the family is out in every region, not just this one.
+ALL_REGION_METRICS = {"GPUS_ALL_REGIONS", "CPUS_ALL_REGIONS"}
 
 
 @dataclass(frozen=True)
@@ -98,15 +93,15 @@ def classify(
     if rule is None and err.http_status is not None:
         rule = STATUS_TABLE.get(err.http_status)
         if err.http_status == 404 and creating:
-            rule = (InvalidRequestError, Scope.ZONE)
-    cls, scope = rule or (ProviderError, Scope.ZONE)
+            rule = (InvalidRequestError, Scope.OFFER)
+    cls, scope = rule or (ProviderError, Scope.NONE)
     native = err.code or (f"HTTP {err.http_status}" if err.http_status else None)
     if cls is QuotaError:
         match = _QUOTA_METRIC.search(err.message)
         if match:
             native = f"QUOTA_EXCEEDED:{match.group(1)}"
-            if match.group(1) in WHOLE_CLOUD_METRICS:
-                scope = Scope.CLOUD
+            if match.group(1) in ALL_REGION_METRICS:
+                scope = Scope.FAMILY
     message = err.message
     if cls is CredentialsError:
         message += (
@@ -116,9 +111,10 @@ def classify(
     return cls(
         message,
         provider=PROVIDER,
-        region=None if scope is Scope.CLOUD else region,
-        zone=zone if scope is Scope.ZONE else None,
+        region=region,
+        zone=None if scope in (Scope.REGION, Scope.FAMILY, Scope.CLOUD) else zone,
         native_code=native,
+        scope=scope,
     )
 
 

@@ -22,6 +22,7 @@ from styx.errors import (
     InvalidRequestError,
     ProviderError,
 )
+from styx.providers.abilities import InstanceFamilies, QuotaInfo, QuotaLookup, StopStart
 from styx.providers.base import Capabilities, CloudProvider, ProvisionRequest
 from styx.providers.gcp import auth as gauth
 from styx.providers.gcp import naming
@@ -30,7 +31,7 @@ from styx.providers.gcp.clients import GCEApi
 from styx.providers.gcp.convert import build_instance, to_instance
 from styx.providers.gcp.machines import build_instance_types, parse_instance_type
 from styx.providers.gcp.network import delete_firewall, ensure_firewall
-from styx.providers.gcp.quota import QuotaInfo, binding, needed_metrics, region_quotas
+from styx.providers.gcp.quota import binding, needed_metrics, region_quotas
 from styx.providers.gcp.settings import GCPSettings
 from styx.providers.instance import (
     TAG_CLUSTER,
@@ -45,7 +46,7 @@ from styx.providers.sync import run_sync
 __all__ = ["GCPProvider", "QuotaInfo"]
 
 
-class GCPProvider(CloudProvider):
+class GCPProvider(StopStart, QuotaLookup, InstanceFamilies, CloudProvider):
     provider_type = ProviderType.GCP
     capabilities = Capabilities(stop_start=True, spot=True, multi_node=True, open_ports=True)
 
@@ -333,9 +334,11 @@ class GCPProvider(CloudProvider):
 
     # ---- quota ---------------------------------------------------------------------------
 
-    async def check_quota(
-        self, region: str, instance_type: str, use_spot: bool = False
-    ) -> QuotaInfo:
+    def instance_family(self, instance_type: str) -> str:
+        """'n2-standard-8' -> 'n2', 'a2-highgpu-8g' -> 'a2' (GCE names are '<series>-...')."""
+        return instance_type.split("-", 1)[0]
+
+    async def quota(self, region: str, instance_type: str, use_spot: bool = False) -> QuotaInfo:
         """The binding regional quota for one ``instance_type`` (``fits`` says if it fits)."""
         api = await self.api()
         spec = parse_instance_type(instance_type)
@@ -364,7 +367,7 @@ class GCPProvider(CloudProvider):
             bundled = mt.accelerators[0]
             gpu, gpus = bundled.guest_accelerator_type, bundled.guest_accelerator_count
         needs = needed_metrics(spec, mt.guest_cpus, gpu, gpus, use_spot)
-        return binding(await region_quotas(api, region), needs)
+        return binding(region, instance_type, await region_quotas(api, region), needs)
 
 
 _KEY_LOCK = threading.Lock()

@@ -2,31 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from styx.providers.abilities import QuotaInfo
 from styx.providers.gcp.clients import GCEApi
 from styx.providers.gcp.machines import GPU_QUOTA_METRIC, MachineSpec
-
-
-@dataclass(frozen=True)
-class QuotaInfo:
-    """The binding quota for one instance in one region. ``unknown`` when GCE did not say."""
-
-    metric: str
-    limit: float | None = None
-    usage: float | None = None
-    needed: float = 0.0
-    unknown: bool = False
-
-    @property
-    def available(self) -> float | None:
-        return None if self.limit is None or self.usage is None else self.limit - self.usage
-
-    @property
-    def fits(self) -> bool | None:
-        """True/False when known; None when the quota is unknown."""
-        free = self.available
-        return None if self.unknown or free is None else free >= self.needed
 
 
 def needed_metrics(
@@ -51,19 +29,25 @@ async def region_quotas(api: GCEApi, region: str) -> dict[str, tuple[float, floa
     return {q.metric: (q.limit, q.usage) for q in reg.quotas}
 
 
-def binding(quotas: dict[str, tuple[float, float]], needs: list[tuple[str, float]]) -> QuotaInfo:
+def binding(
+    region: str,
+    instance_type: str,
+    quotas: dict[str, tuple[float, float]],
+    needs: list[tuple[str, float]],
+) -> QuotaInfo:
     """The first need that does not fit, else the tightest one; unknown if none is reported."""
     infos = []
     for metric, amount in needs:
         if metric not in quotas:
-            infos.append(QuotaInfo(metric, needed=amount, unknown=True))
+            reason = f"region {region} reports no {metric} quota"
+            infos.append(QuotaInfo(region, instance_type, metric, None, None, amount, reason))
             continue
         limit, usage = quotas[metric]
-        infos.append(QuotaInfo(metric, limit, usage, amount))
+        infos.append(QuotaInfo(region, instance_type, metric, limit, usage, amount))
     for info in infos:
-        if info.fits is False:
+        if info.fits() is False:
             return info
-    known = [i for i in infos if not i.unknown]
+    known = [i for i in infos if i.known]
     if not known:
         return infos[0]
-    return min(known, key=lambda i: (i.available or 0) - i.needed)
+    return min(known, key=lambda i: (i.free or 0.0) - (i.per_instance or 0.0))

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from styx.errors import TransientError
 from styx.providers.kubernetes.errors import translate
 from styx.providers.kubernetes.settings import DEFAULT_NAMESPACE, KubeSettings
 from styx.providers.sync import run_sync
+from styx.retry import RetryPolicy, retry_transient
 
 
 @dataclass(frozen=True)
@@ -88,20 +86,20 @@ class ContextApi:
 
         tries = attempts if attempts is not None else self.settings.retry_attempts
         kwargs.setdefault("_request_timeout", timeout or self.settings.request_timeout_s)
-        for attempt in range(max(1, tries)):
+
+        async def once() -> Any:
             try:
                 return await run_sync(method, *args, **kwargs)
             except ApiException as exc:
                 if exc.status in allow:
                     return None
-                error = translate(exc, self.context, action)
-            except Exception as exc:  # noqa: BLE001 - every SDK failure goes through the table
-                error = translate(exc, self.context, action)
-            if not isinstance(error, TransientError) or attempt == tries - 1:
-                raise error
-            delay = self.settings.retry_backoff_s * (2**attempt)
-            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-        raise AssertionError("unreachable")
+                raise translate(exc, self.context, action) from exc
+            except Exception as exc:
+                raise translate(exc, self.context, action) from exc
+
+        base = self.settings.retry_backoff_s
+        policy = RetryPolicy(attempts=tries, base_s=base, cap_s=base * 16)
+        return await retry_transient(once, policy, what=f"kubernetes {self.context} {action}")
 
     def close(self) -> None:
         self.api_client.close()

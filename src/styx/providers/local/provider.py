@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from styx.config import styx_home
-from styx.errors import CapacityError, InstanceNotFoundError, InvalidRequestError
+from styx.errors import CapacityError, InstanceNotFoundError, InvalidRequestError, Scope
+from styx.providers.abilities import StopStart
 from styx.providers.base import Capabilities, CloudProvider, ProvisionRequest
 from styx.providers.instance import (
     Instance,
@@ -41,7 +42,7 @@ REGION = "local"
 ENV_MARKER = "STYX_LOCAL_INSTANCE"
 
 
-class LocalProvider(CloudProvider):
+class LocalProvider(StopStart, CloudProvider):
     provider_type = ProviderType.LOCAL
     capabilities = Capabilities(stop_start=True, spot=False, multi_node=True, open_ports=True)
 
@@ -188,12 +189,14 @@ class LocalProvider(CloudProvider):
                 f"{m.memory_gib - mem:.1f} of {m.memory_gib:g} GiB free",
                 provider="local",
                 native_code="InsufficientLocalCapacity",
+                scope=Scope.NONE,  # known exactly and free again when a cluster ends
             )
         if itype.accelerator_count > len(free_gpus):
             raise CapacityError(
                 f"{itype.name} needs {itype.accelerator_count} GPUs; {len(free_gpus)} free",
                 provider="local",
                 native_code="InsufficientLocalCapacity",
+                scope=Scope.NONE,  # known exactly and free again when a cluster ends
             )
         return free_gpus[: itype.accelerator_count]
 

@@ -21,6 +21,7 @@ from styx.errors import (
     ClusterError,
     InvalidRequestError,
     ProviderError,
+    Scope,
     TransientError,
     UnsupportedError,
 )
@@ -267,6 +268,7 @@ class SSHProvider(CloudProvider):
                     provider="ssh",
                     region=pool,
                     native_code="NoFreeHost",
+                    scope=Scope.NONE,  # the pool is known exactly: a host frees with its cluster
                 )
             host = free[0]
             claim = Claim(
