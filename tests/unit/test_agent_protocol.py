@@ -91,3 +91,11 @@ def test_agent_refusals_carry_named_codes(tmp_path: Path) -> None:
         assert (failure.code, failure.job_ids) == (code, job_ids), args
     rc, out = _agent(tmp_path, "queue")
     assert (rc, json.loads(out)) == (0, [])
+
+
+def test_agent_failure_is_an_internal_error_not_a_traceback_to_parse(tmp_path: Path) -> None:
+    (tmp_path / "agent.db").write_bytes(b"this is not a database" * 100)
+    rc, out = _agent(tmp_path, "queue")
+    failure = parse_error_line(out)
+    assert rc == ERROR_EXIT and failure is not None
+    assert failure.code is ErrorCode.INTERNAL and "DatabaseError" in failure.message

@@ -280,6 +280,11 @@ def main(argv: list[str] | None = None) -> int:
         _refuse(exc.failure)
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # noqa: BLE001 - the client gets a named code, stderr the trace
+        import traceback
+
+        traceback.print_exc()
+        _refuse(AgentFailure(ErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}"))
 
 
 if __name__ == "__main__":
