@@ -22,15 +22,31 @@ MARK_FINISHED = "\x1estyx-finished "
 MARK_ERROR = "\x1estyx-error "
 ERROR_EXIT = 3  # the agent refused the request; the MARK_ERROR line says why
 
-TERMINAL = ("SUCCEEDED", "FAILED", "FAILED_SETUP", "CANCELLED")
-STATUSES = ("PENDING", "SETTING_UP", "RUNNING", *TERMINAL)
-
 
 class ErrorCode(StrEnum):
     NO_SUCH_JOB = "NO_SUCH_JOB"  # a job id the cluster never had
     NO_JOBS_YET = "NO_JOBS_YET"  # "the latest job" asked of a cluster with none
     BAD_REQUEST = "BAD_REQUEST"  # unreadable arguments or job spec
     INTERNAL = "INTERNAL"  # the agent itself failed
+
+
+class JobStatus(StrEnum):
+    PENDING = "PENDING"
+    SETTING_UP = "SETTING_UP"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    FAILED_SETUP = "FAILED_SETUP"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def done(self) -> bool:
+        return self.value in TERMINAL
+
+
+# Plain strings: the queue's rows hold text.
+TERMINAL = frozenset({"SUCCEEDED", "FAILED", "FAILED_SETUP", "CANCELLED"})
+STATUSES = frozenset(s.value for s in JobStatus)
 
 
 @dataclass(frozen=True)
@@ -113,7 +129,7 @@ class JobInfo:
 
     job_id: int
     name: str | None
-    status: str
+    status: JobStatus
     submitted_at: float
     started_at: float | None = None
     ended_at: float | None = None
@@ -122,13 +138,16 @@ class JobInfo:
     message: str | None = None
     driver_pid: int | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", JobStatus(self.status))  # the queue stores text
+
     @property
     def done(self) -> bool:
-        return self.status in TERMINAL
+        return self.status.done
 
     @property
     def succeeded(self) -> bool:
-        return self.status == "SUCCEEDED"
+        return self.status is JobStatus.SUCCEEDED
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
