@@ -22,6 +22,7 @@ _LAZY = {
     "queue": "styx.sdk",
     "cancel": "styx.sdk",
     "logs": "styx.sdk",
+    "autostop": "styx.sdk",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -77,7 +77,7 @@ async def _refresh_jobs(store: StateStore, record: ClusterRecord, nodes: list[In
     except Exception as exc:  # noqa: BLE001 - a silent head must not break the listing
         store.add_event(record.name, "agent", f"job queue not refreshed: {exc}")
         return
-    store.save_jobs([JobRecord.from_agent(record.name, j) for j in jobs])
+    store.save_jobs([JobRecord.from_agent(record.name, j.to_dict()) for j in jobs])
 
 
 def adopt_leaked(store: StateStore, listings: list[Listing]) -> list[ClusterRecord]:

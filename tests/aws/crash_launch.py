@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from styx.sdk import LaunchOptions, _provision_cluster
+from styx.core.lifecycle import LaunchOptions, provision_cluster
 from styx.state import open_store
 from styx.task import Task
 
@@ -25,7 +25,7 @@ def main() -> None:
     )
     store = open_store()
     with store.cluster_lock(cluster):
-        asyncio.run(_provision_cluster(store, task, cluster, options, print))
+        asyncio.run(provision_cluster(store, task, cluster, options, print))
     print("PROVISIONED", flush=True)
 
 

@@ -1,8 +1,10 @@
 """``python -m styx.agent --root DIR COMMAND``: the head node's side of every job operation.
 
-Output is JSON (one document) except for ``logs`` and ``run``, which stream the job's log bytes
-(``run`` and ``logs --report`` between the markers of :mod:`styx.agent.protocol`). Kept on
-argparse and the standard library so it starts fast on a bare node.
+Output is one JSON document of a :mod:`styx.agent.protocol` type, except for ``logs`` and
+``run``, which stream the job's log bytes (``run`` and ``logs --report`` between the protocol's
+markers). A refused request is one error line with a named code and the exit status
+:data:`~styx.agent.protocol.ERROR_EXIT`. Kept on argparse and the standard library so it starts
+fast on a bare node.
 """
 
 from __future__ import annotations
@@ -12,34 +14,54 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import NoReturn
 
 from styx.agent.driver import JobPaths, drive
 from styx.agent.jobqueue import JobQueue
-from styx.agent.nodes import NodeSpec, kill_on_node
-from styx.agent.protocol import MARK_FINISHED, MARK_SUBMITTED
+from styx.agent.nodes import kill_on_node
+from styx.agent.protocol import (
+    ERROR_EXIT,
+    MARK_FINISHED,
+    MARK_SUBMITTED,
+    AgentFailure,
+    AgentRequestError,
+    CancelResult,
+    ErrorCode,
+    JobInfo,
+    JobSpec,
+    Submitted,
+    dumps,
+    error_line,
+)
 
 
 def _print(obj: object) -> None:
-    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.write(dumps(obj) + "\n")
     sys.stdout.flush()
 
 
-def _submit(root: Path, spec: dict[str, object]) -> tuple[int, str]:
-    secrets = spec.pop("secrets", {}) or {}
+def _read_spec() -> JobSpec:
+    try:
+        return JobSpec.from_dict(json.load(sys.stdin))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise AgentRequestError(ErrorCode.BAD_REQUEST, f"unreadable job spec: {exc}") from None
+
+
+def _submit(root: Path, spec: JobSpec) -> Submitted:
     queue = JobQueue(root)
-    job_id = queue.add(spec.get("name"))  # type: ignore[arg-type]
+    job_id = queue.add(spec.name)
     queue.close()  # the forked driver opens its own connection
     paths = JobPaths(root, job_id)
     paths.dir.mkdir(parents=True, exist_ok=True)
-    spec["job_id"] = job_id
     stamp = time.strftime("%Y-%m-%d-%H-%M-%S")
-    task_id = f"sky-{stamp}_{spec.get('cluster_name', '')}_{job_id}"
-    spec["task_id"] = task_id
-    paths.spec.write_text(json.dumps(spec))  # secrets stay out of every file
+    task_id = f"sky-{stamp}_{spec.cluster_name}_{job_id}"
+    stored = replace(spec, job_id=job_id, task_id=task_id, secrets={})
+    paths.spec.write_text(dumps(stored))  # secrets stay out of every file
     paths.log.touch()
-    _start_driver(root, job_id, paths, secrets)
-    return job_id, task_id
+    _start_driver(root, job_id, paths, spec.secrets)
+    return Submitted(job_id, task_id)
 
 
 def _start_driver(root: Path, job_id: int, paths: JobPaths, secrets: dict[str, str]) -> None:
@@ -72,32 +94,37 @@ def _start_driver(root: Path, job_id: int, paths: JobPaths, secrets: dict[str, s
 
 
 def cmd_submit(root: Path, args: argparse.Namespace) -> int:
-    job_id, task_id = _submit(root, json.load(sys.stdin))
-    _print({"job_id": job_id, "task_id": task_id})
+    _print(_submit(root, _read_spec()))
     return 0
 
 
 def cmd_run(root: Path, args: argparse.Namespace) -> int:
     """Submit, stream the log until the job ends, then report its status: one round trip."""
-    job_id, task_id = _submit(root, json.load(sys.stdin))
-    sys.stdout.write(f"{MARK_SUBMITTED}{json.dumps({'job_id': job_id, 'task_id': task_id})}\n")
+    submitted = _submit(root, _read_spec())
+    sys.stdout.write(f"{MARK_SUBMITTED}{dumps(submitted)}\n")
     sys.stdout.flush()
-    _report(root, job_id, _follow(root, job_id, follow=True))
+    _report(root, submitted.job_id, _follow(root, submitted.job_id, follow=True))
     return 0
 
 
 def _report(root: Path, job_id: int, ended_with_newline: bool) -> None:
     job = JobQueue(root).get(job_id)
     prefix = "" if ended_with_newline else "\n"
-    sys.stdout.write(f"{prefix}{MARK_FINISHED}{json.dumps(job.to_dict() if job else None)}\n")
+    sys.stdout.write(f"{prefix}{MARK_FINISHED}{dumps(job)}\n")
     sys.stdout.flush()
 
 
-def _resolve_job(queue: JobQueue, job_id: int | None) -> int | None:
-    if job_id is not None:
-        return job_id
-    jobs = queue.all()
-    return jobs[-1].job_id if jobs else None
+def _resolve_job(queue: JobQueue, job_id: int | None) -> JobInfo:
+    """The job named, or the latest; a refusal with a named code when there is none."""
+    if job_id is None:
+        jobs = queue.all()
+        if not jobs:
+            raise AgentRequestError(ErrorCode.NO_JOBS_YET, "no job yet")
+        return jobs[-1]
+    job = queue.get(job_id)
+    if job is None:
+        raise AgentRequestError(ErrorCode.NO_SUCH_JOB, f"no job {job_id}", (job_id,))
+    return job
 
 
 def _follow(root: Path, job_id: int, follow: bool) -> bool:
@@ -131,11 +158,7 @@ def _follow(root: Path, job_id: int, follow: bool) -> bool:
 
 
 def cmd_logs(root: Path, args: argparse.Namespace) -> int:
-    queue = JobQueue(root)
-    job_id = _resolve_job(queue, args.job_id)
-    if job_id is None or queue.get(job_id) is None:
-        sys.stderr.write(f"no job {args.job_id if args.job_id is not None else '(none yet)'}\n")
-        return 3
+    job_id = _resolve_job(JobQueue(root), args.job_id).job_id
     ended_with_newline = _follow(root, job_id, args.follow)
     if args.report:
         _report(root, job_id, ended_with_newline)
@@ -143,33 +166,37 @@ def cmd_logs(root: Path, args: argparse.Namespace) -> int:
 
 
 def cmd_queue(root: Path, args: argparse.Namespace) -> int:
-    _print([j.to_dict() for j in JobQueue(root).all()])
+    _print(JobQueue(root).all())
     return 0
 
 
 def cmd_status(root: Path, args: argparse.Namespace) -> int:
-    queue = JobQueue(root)
-    job_id = _resolve_job(queue, args.job_id)
-    job = queue.get(job_id) if job_id is not None else None
-    _print(job.to_dict() if job else None)
-    return 0 if job else 3
+    _print(_resolve_job(JobQueue(root), args.job_id))
+    return 0
 
 
 def cmd_cancel(root: Path, args: argparse.Namespace) -> int:
     queue = JobQueue(root)
-    targets = [j for j in queue.all() if not j.done and (args.all or j.job_id in args.job_ids)]
+    jobs = {j.job_id: j for j in queue.all()}
+    missing = tuple(j for j in args.job_ids if j not in jobs)
+    if missing:  # refuse the whole request: a typo never half-cancels
+        names = ", ".join(map(str, missing))
+        raise AgentRequestError(ErrorCode.NO_SUCH_JOB, f"no job {names}", missing)
+    if not args.all and not args.job_ids:
+        raise AgentRequestError(ErrorCode.BAD_REQUEST, "cancel: give job ids or --all")
+    named = list(jobs.values()) if args.all else [jobs[j] for j in dict.fromkeys(args.job_ids)]
+    already_done = () if args.all else tuple(j.job_id for j in named if j.done)
     cancelled = []
-    for job in targets:
+    for job in (j for j in named if not j.done):
         # Mark first: the driver then sees its nodes die but cannot record FAILED over this.
         if queue.finish(job.job_id, "CANCELLED", message="cancelled by user"):
             cancelled.append(job.job_id)
         paths = JobPaths(root, job.job_id)
         try:
-            spec = json.loads(paths.spec.read_text())
+            nodes = JobSpec.from_dict(json.loads(paths.spec.read_text())).nodes
         except (OSError, ValueError):
-            spec = {"nodes": []}  # submitted this instant: its driver has not started nodes
-        for node_dict in spec["nodes"]:
-            node = NodeSpec.from_dict(node_dict)
+            nodes = ()  # submitted this instant: its driver has not started nodes
+        for node in nodes:
             kill_on_node(node, None, paths.pid_file(node.rank))
         if job.driver_pid:
             try:
@@ -177,7 +204,7 @@ def cmd_cancel(root: Path, args: argparse.Namespace) -> int:
             except OSError:
                 pass
         paths.done.touch()
-    _print({"cancelled": cancelled})
+    _print(CancelResult(tuple(cancelled), already_done))
     return 0
 
 
@@ -192,7 +219,7 @@ def cmd_autostop(root: Path, args: argparse.Namespace) -> int:
         config.down = args.down
         config.set_at = time.time()
     save_config(root, config)
-    _print(config.to_dict())
+    _print(config)
     return 0 if isinstance(config, AutostopConfig) else 1
 
 
@@ -206,8 +233,21 @@ def cmd_drive(root: Path, args: argparse.Namespace) -> int:
     return drive(root, args.job_id)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments are a protocol refusal (BAD_REQUEST), not argparse's usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        _refuse(AgentFailure(ErrorCode.BAD_REQUEST, f"{self.prog}: {message}"))
+
+
+def _refuse(failure: AgentFailure) -> NoReturn:
+    sys.stdout.write(error_line(failure))
+    sys.stdout.flush()
+    sys.exit(ERROR_EXIT)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="styx-agent")
+    parser = _Parser(prog="styx-agent")
     parser.add_argument("--root", required=True, type=Path)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("submit")
@@ -236,8 +276,15 @@ def main(argv: list[str] | None = None) -> int:
     handler = globals()[f"cmd_{args.command}"]
     try:
         return int(handler(args.root, args))
+    except AgentRequestError as exc:
+        _refuse(exc.failure)
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # noqa: BLE001 - the client gets a named code, stderr the trace
+        import traceback
+
+        traceback.print_exc()
+        _refuse(AgentFailure(ErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}"))
 
 
 if __name__ == "__main__":

@@ -15,11 +15,13 @@ import signal
 import subprocess
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from styx.agent.jobqueue import JobQueue
 from styx.agent.nodes import NodeSpec, kill_on_node, launch_on_node
+from styx.agent.protocol import JobSpec
 
 
 class JobPaths:
@@ -36,20 +38,18 @@ class JobPaths:
         return self.dir / f"job{self.dir.name}-rank{rank}.pid"
 
 
-def job_env(
-    spec: dict[str, Any], node: NodeSpec, nodes: list[NodeSpec], phase: str
-) -> dict[str, str]:
+def job_env(spec: JobSpec, node: NodeSpec, nodes: list[NodeSpec], phase: str) -> dict[str, str]:
     """The environment a job sees, under both the Styx and the SkyPilot names."""
     ips = "\n".join(n.ip for n in nodes)
     values = {
         "NODE_RANK": str(node.rank),
         "NODE_IPS": ips,
         "NUM_NODES": str(len(nodes)),
-        "NUM_GPUS_PER_NODE": str(spec.get("num_gpus_per_node", 0)),
-        "TASK_ID": spec["task_id"],
-        "CLUSTER_INFO": json.dumps(spec.get("cluster_info", {})),
+        "NUM_GPUS_PER_NODE": str(spec.num_gpus_per_node),
+        "TASK_ID": spec.task_id or "",
+        "CLUSTER_INFO": json.dumps(asdict(spec.cluster_info)),
     }
-    env: dict[str, str] = dict(spec.get("envs") or {})
+    env: dict[str, str] = dict(spec.envs)
     env.update(json.loads(os.environ.get("STYX_JOB_SECRETS", "{}")))
     for prefix in ("STYX_", "SKYPILOT_"):
         for key, value in values.items():
@@ -57,8 +57,8 @@ def job_env(
         if phase == "setup":
             env[f"{prefix}SETUP_NODE_RANK"] = str(node.rank)
             env[f"{prefix}SETUP_NODE_IPS"] = ips
-    env["STYX_CLUSTER_NAME"] = spec.get("cluster_name", "")
-    env["STYX_JOB_ID"] = str(spec["job_id"])
+    env["STYX_CLUSTER_NAME"] = spec.cluster_name
+    env["STYX_JOB_ID"] = str(spec.job_id)
     return env
 
 
@@ -97,7 +97,7 @@ class _LogSink:
 def _run_phase(
     phase: str,
     command: str,
-    spec: dict[str, Any],
+    spec: JobSpec,
     nodes: list[NodeSpec],
     paths: JobPaths,
     merged: BinaryIO,
@@ -110,7 +110,7 @@ def _run_phase(
     node_logs = []
     for node in nodes:
         env = job_env(spec, node, nodes, phase)
-        proc = launch_on_node(node, command, env, spec.get("workdir"), paths.pid_file(node.rank))
+        proc = launch_on_node(node, command, env, spec.workdir, paths.pid_file(node.rank))
         procs[node.rank] = proc
         log = open(paths.node_log(node.rank), "ab")  # noqa: SIM115 - closed below
         node_logs.append(log)
@@ -145,8 +145,8 @@ def _run_phase(
 def drive(root: Path, job_id: int) -> int:
     queue = JobQueue(root)
     paths = JobPaths(root, job_id)
-    spec = json.loads(paths.spec.read_text())
-    nodes = [NodeSpec.from_dict(n) for n in spec["nodes"]]
+    spec = JobSpec.from_dict(json.loads(paths.spec.read_text()))
+    nodes = list(spec.nodes)
     procs: dict[int, subprocess.Popen[bytes]] = {}
 
     def on_term(signum: int, frame: object) -> None:
@@ -166,15 +166,15 @@ def drive(root: Path, job_id: int) -> int:
             return 0
         with open(paths.log, "ab") as merged:
             status, code, node = "SUCCEEDED", 0, None
-            if spec.get("setup"):
+            if spec.setup:
                 queue.update(job_id, status="SETTING_UP", started_at=time.time())
-                code, node = _run_phase("setup", spec["setup"], spec, nodes, paths, merged, procs)
+                code, node = _run_phase("setup", spec.setup, spec, nodes, paths, merged, procs)
                 if code:
                     status = "FAILED_SETUP"
             if status == "SUCCEEDED":
                 queue.update(job_id, status="RUNNING", started_at=time.time())
-                if spec.get("run"):
-                    code, node = _run_phase("run", spec["run"], spec, nodes, paths, merged, procs)
+                if spec.run:
+                    code, node = _run_phase("run", spec.run, spec, nodes, paths, merged, procs)
                 status = "FAILED" if code else "SUCCEEDED"
             message = None
             if node is not None:

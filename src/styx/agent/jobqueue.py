@@ -6,12 +6,10 @@ import contextlib
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-TERMINAL = ("SUCCEEDED", "FAILED", "FAILED_SETUP", "CANCELLED")
-STATUSES = ("PENDING", "SETTING_UP", "RUNNING", *TERMINAL)
+from styx.agent.protocol import STATUSES, TERMINAL, JobInfo
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -27,27 +25,6 @@ CREATE TABLE IF NOT EXISTS jobs (
     driver_pid INTEGER
 )
 """
-
-
-@dataclass
-class Job:
-    job_id: int
-    name: str | None
-    status: str
-    submitted_at: float
-    started_at: float | None = None
-    ended_at: float | None = None
-    exit_code: int | None = None
-    failed_node: str | None = None
-    message: str | None = None
-    driver_pid: int | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.status in TERMINAL
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class JobQueue:
@@ -89,12 +66,12 @@ class JobQueue:
             )
             return int(cur.lastrowid or 0)
 
-    def get(self, job_id: int) -> Job | None:
+    def get(self, job_id: int) -> JobInfo | None:
         row = self._db.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
-        return Job(**dict(row)) if row else None
+        return JobInfo(**dict(row)) if row else None
 
-    def all(self) -> list[Job]:
-        return [Job(**dict(r)) for r in self._db.execute("SELECT * FROM jobs ORDER BY job_id")]
+    def all(self) -> list[JobInfo]:
+        return [JobInfo(**dict(r)) for r in self._db.execute("SELECT * FROM jobs ORDER BY job_id")]
 
     def update(self, job_id: int, **fields: Any) -> None:
         if "status" in fields:

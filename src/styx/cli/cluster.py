@@ -145,8 +145,10 @@ def cancel(cluster_name: str, job_ids: tuple[int, ...], all_jobs: bool, yes: boo
     """Cancel jobs on a cluster."""
     from styx import sdk
 
+    # A job id the cluster never had is a JobError (one line, non-zero) before anything is done.
     cancelled = sdk.cancel(cluster_name, list(job_ids), all_jobs)
-    click.echo(f"Cancelled: {', '.join(map(str, cancelled)) or 'nothing (already finished)'}")
+    nothing = "nothing (already finished)" if job_ids else "nothing (no unfinished job)"
+    click.echo(f"Cancelled: {', '.join(map(str, cancelled)) or nothing}")
 
 
 def _for_each(verb: str, names: tuple[str, ...], yes: bool, all_clusters: bool = False) -> None:
@@ -158,10 +160,21 @@ def _for_each(verb: str, names: tuple[str, ...], yes: bool, all_clusters: bool =
         raise click.UsageError(f"{verb}: name at least one cluster")
     if not yes and sys.stdin.isatty():
         click.confirm(f"{verb.capitalize()} {', '.join(names)}?", default=True, abort=True)
+    from styx.errors import StyxError
+
     fn = {"stop": sdk.stop, "start": sdk.start, "down": sdk.down}[verb]
-    for name in names:
-        fn(name)
+    failed = 0
+    for name in names:  # one name that cannot be done never keeps the others from being done
+        try:
+            fn(name)
+        except StyxError as exc:
+            failed += 1
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            click.echo(f"styx: error: {verb} '{name}': {message}", err=True)
+            continue
         click.echo(f"{verb}: cluster '{name}' done")
+    if failed:
+        sys.exit(1)
 
 
 @click.command()

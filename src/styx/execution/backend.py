@@ -8,7 +8,20 @@ import shlex
 from collections.abc import Callable
 from typing import Any
 
-from styx.errors import ClusterError, JobError
+from styx.agent.protocol import (
+    MARK_FINISHED,
+    MARK_SUBMITTED,
+    AgentFailure,
+    CancelResult,
+    ClusterInfo,
+    ErrorCode,
+    JobInfo,
+    JobSpec,
+    Submitted,
+    dumps,
+    parse_error_line,
+)
+from styx.errors import ClusterError, JobError, StyxError
 from styx.execution.runner import CommandRunner
 from styx.providers.access import ClusterAccess, NodeAccess
 from styx.providers.instance import Instance
@@ -56,6 +69,7 @@ class ClusterBackend:
         await self.access.close()
 
     async def _agent(self, args: str, stdin: bytes | None = None) -> Any:
+        """Run an agent command that answers with one JSON document; return it parsed."""
         lines: list[str] = []
         code = await self._run_agent(args, lines.append, stdin)
         output = "".join(lines)
@@ -70,13 +84,42 @@ class ClusterBackend:
     async def _run_agent(
         self, args: str, on_output: Callable[[str], None], stdin: bytes | None = None
     ) -> int:
-        """Run an agent command; if the head has lost its runtime, reinstall and retry once."""
-        code = await self.head.run(f"{self.agent} {args}", on_output=on_output, stdin=stdin)
+        """Run an agent command; if the head has lost its runtime, reinstall and retry once.
+
+        A refusal from the agent (its error line) is raised as the matching Styx error.
+        """
+        failures: list[AgentFailure] = []
+
+        def route(line: str) -> None:
+            failure = parse_error_line(line)
+            if failure is None:
+                on_output(line)
+            else:
+                failures.append(failure)
+
+        code = await self.head.run(f"{self.agent} {args}", on_output=route, stdin=stdin)
         if code == NO_RUNTIME and self.access.installs_runtime:
             python = await self.access.agent_python(force=True)
             self.agent = f"{python} -m styx.agent --root {RUNTIME_ROOT}"
-            code = await self.head.run(f"{self.agent} {args}", on_output=on_output, stdin=stdin)
+            code = await self.head.run(f"{self.agent} {args}", on_output=route, stdin=stdin)
+        if failures:
+            raise self._error(failures[0])
         return code
+
+    def _error(self, failure: AgentFailure) -> StyxError:
+        """The Styx error for an agent's refusal, named by its error code."""
+        name = self.record.name
+        job_id = failure.job_ids[0] if failure.job_ids else None
+        if failure.code is ErrorCode.NO_SUCH_JOB:
+            ids = ", ".join(map(str, failure.job_ids)) or "?"
+            return JobError(f"cluster '{name}' has no job {ids}", cluster=name, job_id=job_id)
+        if failure.code is ErrorCode.NO_JOBS_YET:
+            return JobError(f"cluster '{name}' has no job yet", cluster=name)
+        what = "refused the request" if failure.code is ErrorCode.BAD_REQUEST else "failed"
+        return ClusterError(
+            f"{self.head.label}: the agent of cluster '{name}' {what}: {failure.message}",
+            cluster=name,
+        )
 
     # ---- set-up ------------------------------------------------------------------------------
 
@@ -111,40 +154,37 @@ class ClusterBackend:
 
     # ---- jobs --------------------------------------------------------------------------------
 
-    def job_spec(self, task: Task, with_setup: bool, num_gpus_per_node: int) -> dict[str, Any]:
+    def job_spec(self, task: Task, with_setup: bool, num_gpus_per_node: int) -> JobSpec:
         inst = self.nodes[0].instance
-        return {
-            "name": task.name,
-            "run": task.run,
-            "setup": task.setup if with_setup else None,
-            "envs": dict(task.envs),
-            "secrets": dict(task.secrets),
-            "workdir": REMOTE_WORKDIR if task.workdir is not None else None,
-            "nodes": [n.spec.to_dict() for n in self.nodes],
-            "num_gpus_per_node": num_gpus_per_node,
-            "cluster_name": self.record.name,
-            "cluster_info": {
-                "cluster_name": self.record.name,
-                "cloud": self.record.provider,
-                "region": inst.region,
-                "zone": inst.zone,
-            },
-        }
+        return JobSpec(
+            name=task.name,
+            run=task.run,
+            setup=task.setup if with_setup else None,
+            envs=dict(task.envs),
+            secrets=dict(task.secrets),
+            workdir=REMOTE_WORKDIR if task.workdir is not None else None,
+            nodes=tuple(n.spec for n in self.nodes),
+            num_gpus_per_node=num_gpus_per_node,
+            cluster_name=self.record.name,
+            cluster_info=ClusterInfo(
+                self.record.name, self.record.provider, inst.region, inst.zone
+            ),
+        )
 
-    async def submit(self, spec: dict[str, Any]) -> int:
-        result = await self._agent("submit", stdin=json.dumps(spec).encode())
-        return int(result["job_id"])
+    async def submit(self, spec: JobSpec) -> int:
+        result = await self._agent("submit", stdin=dumps(spec).encode())
+        return Submitted.from_dict(result).job_id
 
     async def run_and_follow(
         self,
-        spec: dict[str, Any],
+        spec: JobSpec,
         on_output: Callable[[str], None],
         on_submitted: Callable[[int], None] | None = None,
-    ) -> dict[str, Any]:
+    ) -> JobInfo:
         """Submit ``spec`` and stream its output until it ends, in one agent call."""
-        return await self._streamed("run", on_output, on_submitted, json.dumps(spec).encode())
+        return await self._streamed("run", on_output, on_submitted, dumps(spec).encode())
 
-    async def follow(self, job_id: int, on_output: Callable[[str], None]) -> dict[str, Any]:
+    async def follow(self, job_id: int, on_output: Callable[[str], None]) -> JobInfo:
         """Stream a submitted job's output until it ends; return its record. One agent call."""
         return await self._streamed(
             f"logs {job_id} --follow --report", on_output, None, None, job_id
@@ -157,66 +197,62 @@ class ClusterBackend:
         on_submitted: Callable[[int], None] | None,
         stdin: bytes | None,
         job_id: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> JobInfo:
         """Run an agent command whose output is a job's log between the protocol markers.
 
         If the connection drops before the end marker, the job goes on on the cluster and
         JobError says how to find it again.
         """
-        from styx.agent.protocol import MARK_FINISHED, MARK_SUBMITTED
-
-        state: dict[str, Any] = {"job_id": job_id}
+        submitted: list[int] = [] if job_id is None else [job_id]
+        finished: list[JobInfo] = []
 
         def route(line: str) -> None:
             if line.startswith(MARK_SUBMITTED):
-                state["job_id"] = int(json.loads(line[len(MARK_SUBMITTED) :])["job_id"])
+                submitted.append(
+                    Submitted.from_dict(json.loads(line[len(MARK_SUBMITTED) :])).job_id
+                )
                 if on_submitted is not None:
-                    on_submitted(state["job_id"])
+                    on_submitted(submitted[-1])
             elif line.startswith(MARK_FINISHED):
-                state["job"] = json.loads(line[len(MARK_FINISHED) :])
+                finished.append(JobInfo.from_dict(json.loads(line[len(MARK_FINISHED) :])))
             else:
                 on_output(line)
 
         code = await self._run_agent(args, route, stdin)
-        job: dict[str, Any] | None = state.get("job")
-        if job is None:
-            where = f"job {state['job_id']}" if state["job_id"] is not None else "the job"
+        if not finished:
+            known = submitted[-1] if submitted else None
+            where = f"job {known}" if known is not None else "the job"
             raise JobError(
                 f"lost the connection to cluster '{self.record.name}' (exit {code}) while "
                 f"following {where}; it keeps running: `styx logs {self.record.name}`",
                 cluster=self.record.name,
-                job_id=state["job_id"],
+                job_id=known,
             )
-        return job
+        return finished[0]
 
     async def stream_logs(
         self, job_id: int | None, follow: bool, on_output: Callable[[str], None]
     ) -> None:
+        """Copy a job's log (the latest job's without ``job_id``); JobError if there is none."""
         target = "" if job_id is None else str(job_id)
         flag = " --follow" if follow else ""
         code = await self._run_agent(f"logs {target}{flag}", on_output)
-        if code == 3:
-            raise JobError(
-                f"cluster '{self.record.name}' has no job {target or 'yet'}",
-                cluster=self.record.name,
-                job_id=job_id,
+        if code != 0:
+            raise ClusterError(
+                f"{self.head.label}: agent 'logs' exited with {code}", cluster=self.record.name
             )
 
-    async def job(self, job_id: int | None = None) -> dict[str, Any] | None:
+    async def job(self, job_id: int | None = None) -> JobInfo:
+        """One job's record (the latest job's without ``job_id``); JobError if there is none."""
         target = "" if job_id is None else str(job_id)
-        lines: list[str] = []
-        await self._run_agent(f"status {target}", lines.append)
-        text = "".join(lines).strip()
-        return json.loads(text.splitlines()[-1]) if text else None
+        return JobInfo.from_dict(await self._agent(f"status {target}"))
 
-    async def queue(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = await self._agent("queue")
-        return result
+    async def queue(self) -> list[JobInfo]:
+        return [JobInfo.from_dict(j) for j in await self._agent("queue")]
 
-    async def cancel(self, job_ids: list[int], all_jobs: bool) -> list[int]:
+    async def cancel(self, job_ids: list[int], all_jobs: bool) -> CancelResult:
         args = "--all" if all_jobs else " ".join(str(j) for j in job_ids)
-        result = await self._agent(f"cancel {args}")
-        return [int(j) for j in result["cancelled"]]
+        return CancelResult.from_dict(await self._agent(f"cancel {args}"))
 
     async def set_autostop(self, minutes: float | None, down: bool) -> None:
         if minutes is None:
