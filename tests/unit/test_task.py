@@ -62,10 +62,10 @@ run: torchrun train.py
     [
         ({"nme": "x"}, "nme", "did you mean 'name'"),
         ({"resources": {"cpu": 4}}, "resources.cpu", "did you mean 'cpus'"),
-        ({"resources": {"cpus": -1}}, "resources.cpus", "expected a number > 0"),
+        ({"resources": {"cpus": -1}}, "resources.cpus", "expected a number above 0"),
         ({"resources": {"accelerators": "A100:zero"}}, "resources.accelerators", "COUNT"),
-        ({"resources": {"accelerators": "A100:0"}}, "resources.accelerators", "COUNT >= 1"),
-        ({"num_nodes": 0}, "num_nodes", "expected a number >= 1"),
+        ({"resources": {"accelerators": "A100:0"}}, "resources.accelerators", "COUNT from 1 to 64"),
+        ({"num_nodes": 0}, "num_nodes", "expected a whole number from 1 to 512"),
         ({"num_nodes": "two"}, "num_nodes", "whole number"),
         ({"resources": {"infra": "awz"}}, "resources.infra", "did you mean 'aws'"),
         ({"resources": {"ports": "99999"}}, "resources.ports", "between 1 and 65535"),
