@@ -400,6 +400,8 @@ def parse_ports(value: Any, where: str) -> tuple[int, ...]:
     items = value if isinstance(value, list) else [value]
     ports: list[int] = []
     for item in items:
+        if isinstance(item, float) and item.is_integer() and 1 <= item <= 65535:
+            item = int(item)  # 8080.0: JSON and YAML writers sometimes say it that way
         if isinstance(item, bool) or not isinstance(item, (int, str)):
             raise fail(where, item, "a port (8080), a range ('8000-8010') or a list")
         text = str(item).strip() if isinstance(item, str) else str(min(max(item, -1), 65536))
@@ -419,6 +421,8 @@ def parse_duration_minutes(value: Any, where: str) -> int:
     )
     if isinstance(value, bool):
         raise fail(where, value, expected)
+    if isinstance(value, float) and value.is_integer() and 0 <= value <= MAX_AUTOSTOP_MINUTES:
+        value = int(value)
     if isinstance(value, int):
         if not 0 <= value <= MAX_AUTOSTOP_MINUTES:
             raise fail(where, value, expected)

@@ -160,15 +160,25 @@ _RESOURCE_PROPS: dict[str, Any] = {
 }
 
 
+def _nullable(props: dict[str, Any]) -> dict[str, Any]:
+    """Every field may be written but left empty (``key:`` or ``key: null``): that means unset."""
+    return {k: {"anyOf": [{"type": "null"}, v]} if v else v for k, v in props.items()}
+
+
 def task_schema() -> dict[str, Any]:
-    branch = {"type": "object", "additionalProperties": False, "properties": _RESOURCE_PROPS}
+    resource_props = _nullable(_RESOURCE_PROPS)
+    branch = {"type": "object", "additionalProperties": False, "properties": resource_props}
     resources = {
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            **_RESOURCE_PROPS,
-            "any_of": {"type": "array", "items": branch, "minItems": 1},
-            "ordered": {"type": "array", "items": branch, "minItems": 1},
+            **resource_props,
+            **_nullable(
+                {
+                    "any_of": {"type": "array", "items": branch, "minItems": 1},
+                    "ordered": {"type": "array", "items": branch, "minItems": 1},
+                }
+            ),
         },
     }
     assert set(resources["properties"]) == set(RESOURCE_FIELDS)  # the schema tracks the parser
@@ -177,7 +187,12 @@ def task_schema() -> dict[str, Any]:
         "workdir": {
             "anyOf": [
                 _STR,
-                {"type": "object", "properties": {"url": _STR, "ref": _STR}, "required": ["url"]},
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"url": _STR, "ref": {"type": ["string", "integer", "null"]}},
+                    "required": ["url"],
+                },
             ]
         },
         "num_nodes": _whole(1, spec.MAX_NUM_NODES, f"1..{spec.MAX_NUM_NODES}"),
@@ -198,6 +213,7 @@ def task_schema() -> dict[str, Any]:
         "run": _STR,
     }
     assert set(props) == set(CORE_FIELDS)
+    props = _nullable(props)
     for key in UNSUPPORTED_FIELDS:
         props[key] = {"description": "accepted for SkyPilot compatibility; not supported yet"}
     return {

@@ -188,7 +188,7 @@ class Task:
 
     def to_yaml(self, *, redact_secrets: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        if self.name:
+        if self.name is not None:
             out["name"] = self.name
         if self.workdir is not None:
             out["workdir"] = (
@@ -209,9 +209,9 @@ class Task:
             }
         if self.file_mounts:
             out["file_mounts"] = dict(self.file_mounts)
-        if self.setup:
+        if self.setup is not None:
             out["setup"] = self.setup
-        if self.run:
+        if self.run is not None:
             out["run"] = self.run
         return out
 

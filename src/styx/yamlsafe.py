@@ -32,6 +32,17 @@ class _BoundedLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        # The scanner looks ahead over a whole flow collection ('[[[[...') before the composer
+        # sees its first node, with work quadratic in the depth: stop it here too.
+        if self.flow_level >= MAX_DEPTH:
+            mark = self.get_mark()
+            raise _Refused(
+                f"nested deeper than {MAX_DEPTH} levels at line {mark.line + 1}, "
+                f"column {mark.column + 1}"
+            )
+        super().fetch_flow_collection_start(TokenClass)
+
     def compose_node(self, parent: Any, index: Any) -> Any:
         self._depth += 1
         try:
@@ -115,8 +126,9 @@ def load_yaml(text: str, source: str = "task") -> Any:
             f"{source}: {len(text)} characters is over the {MAX_FILE_BYTES} a task file may have",
             field="task",
         )
-    loader = _BoundedLoader(text)
+    loader: _BoundedLoader | None = None
     try:
+        loader = _BoundedLoader(text)  # the reader refuses control characters right here
         node = loader.get_single_node()
         if node is None:
             return None
@@ -141,4 +153,5 @@ def load_yaml(text: str, source: str = "task") -> Any:
         detail = clip(" ".join(str(exc).split()), 200) or type(exc).__name__
         raise TaskSpecError(f"{source}: invalid YAML value: {detail}", field="task") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()

@@ -141,10 +141,22 @@ def test_env_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_schema_covers_every_field() -> None:
+    from styx.resources import RESOURCE_FIELDS
+    from styx.task import CORE_FIELDS, UNSUPPORTED_FIELDS
+
     schema = task_schema()
     assert schema["additionalProperties"] is False
-    assert "accelerators" in schema["properties"]["resources"]["properties"]
-    assert "service" in schema["properties"]  # accepted, flagged unsupported
+    assert set(schema["properties"]) == set(CORE_FIELDS) | set(UNSUPPORTED_FIELDS)
+    (resources,) = [
+        s for s in schema["properties"]["resources"]["anyOf"] if s.get("type") == "object"
+    ]
+    assert resources["additionalProperties"] is False
+    assert set(resources["properties"]) == set(RESOURCE_FIELDS)
+    # Every numeric field carries the loader's range (tests/unit/test_task_hostile.py checks
+    # that the two agree value by value).
+    text = str(schema)
+    for bound in ("'maximum': 512", "'maximum': 65536", "'maximum': 64", "'maximum': 65535"):
+        assert bound in text, bound
 
 
 def test_secrets_redacted_in_yaml() -> None:
