@@ -166,6 +166,11 @@ def as_str_dict(
     return out
 
 
+def check_idle_minutes(option: str, value: Any) -> float:
+    """An autostop delay given on the command line: 0 .. MAX_AUTOSTOP_MINUTES, finite."""
+    return as_number(option, value, minimum=0.0, maximum=float(MAX_AUTOSTOP_MINUTES))
+
+
 def _is_plain_number(item: Any) -> bool:
     """A finite float, or an int short enough to print (not a 5,000-digit one)."""
     if isinstance(item, float):

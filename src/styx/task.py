@@ -67,6 +67,11 @@ class Task:
     unsupported_fields: tuple[str, ...] = ()
     base_dir: str | None = None  # the task file's folder: relative paths are resolved from it
 
+    def __post_init__(self) -> None:
+        # The loader checks this too; here it also covers --num-nodes and tasks made in Python,
+        # so that no path reaches the scheduler with a million nodes.
+        as_positive_int("num_nodes", self.num_nodes, maximum=MAX_NUM_NODES)
+
     @classmethod
     def from_yaml_file(cls, path: str | os.PathLike[str]) -> Task:
         from styx.yamlsafe import MAX_FILE_BYTES
