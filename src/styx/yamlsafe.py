@@ -15,7 +15,7 @@ import yaml
 
 from styx.errors import TaskSpecError
 
-MAX_FILE_BYTES = 4 * 1024 * 1024  # a task file is a few KB; setup scripts may make it a few 100
+MAX_FILE_BYTES = 512 * 1024  # a task file is a few KB; a long setup script makes it 100s of KB
 MAX_DEPTH = 64  # task files nest 4-5 levels; this leaves room and stays far from recursion limits
 # Nodes in the document once every alias is expanded. A normal task file has well under 1,000.
 MAX_EXPANDED_NODES = 100_000

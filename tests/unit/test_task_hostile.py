@@ -396,3 +396,24 @@ def test_schema_refuses_negative_cpus_like_the_loader() -> None:
     data = {"resources": {"cpus": -1}}
     assert not _loader_accepts(data)
     assert not _schema_accepts(data)
+
+
+def test_readme_documents_the_loader_ranges() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = {
+        "`num_nodes`": f"1 .. {spec.MAX_NUM_NODES}",
+        "`resources.cpus`": f"above 0 .. {spec.MAX_CPUS:g}",
+        "`resources.memory`": f"above 0 .. {spec.MAX_MEMORY_GB:g} GiB",
+        "`resources.accelerators` count": f"1 .. {spec.MAX_ACCELERATORS}",
+        "`resources.disk_size`": f"1 .. {spec.MAX_DISK_GB} GiB",
+        "`resources.autostop`": f"0 .. {spec.MAX_AUTOSTOP_MINUTES} minutes",
+        "`resources.max_hourly_cost`": f"0 .. {spec.MAX_HOURLY_COST:g} dollars",
+        "`resources.priority`": f"0 .. {spec.MAX_PRIORITY}",
+        "`job_recovery.max_restarts_on_errors`": f"0 .. {spec.MAX_RESTARTS}",
+        "`job_recovery.recover_on_exit_codes`": f"0 .. {spec.MAX_EXIT_CODE}",
+    }
+    for field, bound in rows.items():
+        (line,) = [ln for ln in readme.splitlines() if ln.startswith(f"| {field}")]
+        assert bound in line, (field, line)
