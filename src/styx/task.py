@@ -326,13 +326,17 @@ def parse_env_pairs(pairs: list[str] | tuple[str, ...], option: str = "--env") -
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not key or not key.replace("_", "a").isalnum() or key[0].isdigit():
-            raise TaskSpecError(f"{option}: got '{pair}', expected KEY=VALUE", field=option)
+            raise TaskSpecError(
+                f"{option}: got '{clip(pair, 120)}', expected KEY=VALUE", field=option
+            )
         if not sep:
             if key not in os.environ:
                 raise TaskSpecError(
-                    f"{option}: '{key}' is not set in this environment", field=option
+                    f"{option}: '{clip(key, 120)}' is not set in this environment", field=option
                 )
             value = os.environ[key]
+        if "\x00" in value:
+            raise TaskSpecError(f"{option}: the value of '{key}' has a NUL character", field=option)
         out[key] = value
     return out
 

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from styx.errors import TaskSpecError
+from styx.spec import clip
 
 MAX_FILE_BYTES = 512 * 1024  # a task file is a few KB; a long setup script makes it 100s of KB
 MAX_DEPTH = 64  # task files nest 4-5 levels; this leaves room and stays far from recursion limits
@@ -77,13 +78,6 @@ class _BoundedLoader(yaml.SafeLoader):
                         f"column {mark.column + 1}"
                     )
         return super().construct_mapping(node, deep=deep)
-
-
-def clip(text: str, limit: int = 200) -> str:
-    """``text`` cut to ``limit`` characters, saying how much was left out."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
 def _expanded_size(root: Any) -> int:
