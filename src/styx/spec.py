@@ -58,8 +58,13 @@ def shown(value: Any) -> str:
     if isinstance(value, str):
         return f"'{clip(value)}'"
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**60:
-        return f"a {len(str(abs(value))) if abs(value) < 10**4000 else 'huge'}-digit number"
-    return clip(_REPR.repr(value))
+        if abs(value) >= 10**4000:  # str() of it would raise (Python's 4,300-digit limit)
+            return "a number of over 4000 digits"
+        return f"a {len(str(abs(value)))}-digit number"
+    try:
+        return clip(_REPR.repr(value))
+    except ValueError:  # a nested int too long to print
+        return f"a {type(value).__name__} holding a value too large to show"
 
 
 def fail(field: str, value: Any, expected: str) -> TaskSpecError:
