@@ -160,14 +160,33 @@ class Resources:
         check_keys(data, RESOURCE_FIELDS, where)
         return _parse(data, where, cls())
 
-    def to_yaml(self) -> dict[str, Any]:
-        """A SkyPilot-compatible dict (round-trips through from_yaml)."""
+    def to_yaml(self, parent: Resources | None = None) -> dict[str, Any]:
+        """A SkyPilot-compatible dict (round-trips through from_yaml).
+
+        For an ``any_of``/``ordered`` branch, ``parent`` is the top level it inherits from:
+        only what differs is written, including a ``use_spot: false`` or a location that
+        overrides the parent's.
+        """
+        location = ("cloud", "region", "zone")
+        moved = parent is not None and any(getattr(self, k) != getattr(parent, k) for k in location)
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
+            if parent is not None and f.name not in ("any_of", "ordered"):
+                if f.name in location and moved:
+                    pass  # all three, so that the branch's location replaces the parent's
+                elif value == getattr(parent, f.name):
+                    continue  # inherited
             # Only defaults are left out (compared by type too: priority 0 is not "unset").
-            if value is None or value is False or (isinstance(value, (tuple, dict)) and not value):
+            elif (
+                value is None or value is False or (isinstance(value, (tuple, dict)) and not value)
+            ):
                 continue
+            if value is None:
+                out[f.name] = None
+                continue
+            if f.name == "accelerators" and not value:
+                continue  # only a branch built in Python can drop its parent's accelerators
             if isinstance(value, Quantity):
                 value = str(value)
             elif f.name == "accelerators":
@@ -189,7 +208,8 @@ class Resources:
                     "recover_on_exit_codes": list(value.recover_on_exit_codes),
                 }
             elif f.name in ("any_of", "ordered"):
-                value = [r.to_yaml() for r in value]
+                top = replace(self, any_of=(), ordered=())
+                value = [r.to_yaml(parent=top) for r in value]
             out[f.name] = value
         return out
 
@@ -235,10 +255,11 @@ def _parse(data: dict[str, Any], where: str, base: Resources) -> Resources:
     if data.get("image_id") is not None:
         image = data["image_id"]
         if isinstance(image, dict):
-            values["image_id"] = {
+            values["image_id"] = {  # an empty mapping is no image (saved as unset)
                 as_str(f"{where}.image_id", k): as_str(f"{where}.image_id.{clip(k, 60)}", v)
                 for k, v in image.items()
             }
+            values["image_id"] = values["image_id"] or None
         else:
             values["image_id"] = as_str(f"{where}.image_id", image)
     if data.get("autostop") is not None:

@@ -417,3 +417,105 @@ def test_readme_documents_the_loader_ranges() -> None:
     for field, bound in rows.items():
         (line,) = [ln for ln in readme.splitlines() if ln.startswith(f"| {field}")]
         assert bound in line, (field, line)
+
+
+# ---- well-formed task files of every shape round-trip -----------------------------------------
+
+_names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True)
+_text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30
+)
+_quantity = st.one_of(
+    st.floats(min_value=0.001, max_value=4096),
+    st.integers(min_value=1, max_value=4096),
+    st.integers(min_value=1, max_value=4096).map(lambda n: f"{n}+"),
+    st.sampled_from(["0.5", "0.25+", "1e2", "2.5e+1+"]),
+)
+_plausible_resources = {
+    "infra": st.sampled_from(["aws", "aws/us-east-1", "gcp/us-central1/us-central1-a", "local"]),
+    "cpus": _quantity,
+    "memory": st.one_of(_quantity, st.integers(1, 1024).map(lambda n: f"{n}x")),
+    "accelerators": st.one_of(
+        st.tuples(st.sampled_from(["A100", "T4", "H100-80GB"]), st.integers(1, 64)).map(
+            lambda t: f"{t[0]}:{t[1]}"
+        ),
+        st.dictionaries(st.sampled_from(["A100", "T4", "L4"]), st.integers(1, 64), min_size=1),
+        st.lists(st.sampled_from(["A100:8", "V100", "T4:4"]), min_size=1, max_size=3, unique=True),
+    ),
+    "use_spot": st.booleans(),
+    "disk_size": st.integers(1, spec.MAX_DISK_GB),
+    "ports": st.one_of(
+        st.integers(1, 65535),
+        st.lists(st.integers(1, 65535), max_size=3),
+        st.sampled_from(["8000-8003", "22"]),
+    ),
+    "labels": st.dictionaries(_names, _text, max_size=2),
+    "image_id": st.one_of(_text.filter(bool), st.dictionaries(_names, _text, max_size=2)),
+    "autostop": st.one_of(
+        st.booleans(),
+        st.integers(0, spec.MAX_AUTOSTOP_MINUTES),
+        st.sampled_from(["10m", "1h", "30s", "2d"]),
+        st.fixed_dictionaries({"idle_minutes": st.integers(0, 600), "down": st.booleans()}),
+    ),
+    "job_recovery": st.fixed_dictionaries(
+        {"strategy": st.sampled_from(["FAILOVER", "eager_next_region"])},
+        optional={
+            "max_restarts_on_errors": st.integers(0, spec.MAX_RESTARTS),
+            "recover_on_exit_codes": st.lists(st.integers(0, 255), max_size=3),
+        },
+    ),
+    "max_hourly_cost": st.floats(min_value=0, max_value=spec.MAX_HOURLY_COST),
+    "priority": st.integers(0, spec.MAX_PRIORITY),
+    "accelerator_args": st.dictionaries(_names, st.one_of(_text, st.booleans()), max_size=2),
+}
+plausible_tasks = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": _text,
+        "run": _text,
+        "setup": _text,
+        "num_nodes": st.integers(1, spec.MAX_NUM_NODES),
+        "envs": st.dictionaries(_names, st.one_of(_text, st.integers(), st.booleans()), max_size=3),
+        "secrets": st.dictionaries(_names, st.one_of(_text, st.none()), max_size=2),
+        "file_mounts": st.dictionaries(
+            st.sampled_from(["~/data", "data/x", "/data", "~/a/../b", "./c/"]), _text.filter(bool)
+        ),
+        "workdir": st.one_of(
+            _text.filter(str.strip),
+            st.fixed_dictionaries(
+                {"url": st.just("https://example.com/r.git")}, optional={"ref": _text}
+            ),
+        ),
+        "resources": st.fixed_dictionaries(
+            {},
+            optional={
+                **_plausible_resources,
+                "any_of": st.lists(
+                    st.fixed_dictionaries(
+                        {},
+                        optional={
+                            k: _plausible_resources[k]
+                            for k in ("infra", "cpus", "accelerators", "use_spot", "disk_size")
+                        },
+                    ),
+                    min_size=1,
+                    max_size=3,
+                ),
+            },
+        ),
+    },
+)
+
+
+@settings(
+    max_examples=300,
+    deadline=timedelta(seconds=10),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(plausible_tasks)
+def test_well_formed_task_files_round_trip(data: dict[str, Any]) -> None:
+    task = _load_or_refuse(yaml.safe_dump(data, allow_unicode=True))
+    # Only a path component over 255 characters or a blank path may be refused here.
+    if task is None:
+        with pytest.raises(TaskSpecError, match="path"):
+            Task.from_yaml_text(yaml.safe_dump(data, allow_unicode=True))
