@@ -19,12 +19,29 @@ from typing import Any
 
 from styx.errors import StyxError
 
+PRIVATE_UMASK = 0o077  # what Styx creates is its user's alone: folders 0700, files 0600
+
 
 def styx_home() -> Path:
-    """$STYX_HOME, default ~/.styx. Created on first use."""
+    """$STYX_HOME, default ~/.styx. Created on first use, private to the user (0700).
+
+    It holds task files, environment values, job output and keys, so a folder made by an older
+    version (0755) is tightened too, when this user owns it.
+    """
     home = Path(os.environ.get("STYX_HOME") or Path.home() / ".styx").expanduser()
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private(home)
     return home
+
+
+def make_private(path: Path) -> None:
+    """chmod ``path`` to 0700 (folder) or 0600 (file) if others can reach it and we own it."""
+    try:
+        st = path.stat()
+        if st.st_mode & 0o077 and st.st_uid == os.getuid():
+            path.chmod(0o700 if path.is_dir() else 0o600)
+    except OSError:
+        pass  # a path we cannot stat or change is reported by whoever uses it next
 
 
 def owner_id() -> str:

@@ -6,6 +6,7 @@ optimizer and providers never see raw YAML.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -13,12 +14,23 @@ from typing import Any
 from styx.errors import TaskSpecError
 from styx.providers.registry import ALIASES, PROVIDERS
 from styx.spec import (
+    MAX_ACCELERATORS,
+    MAX_AUTOSTOP_MINUTES,
+    MAX_CPUS,
+    MAX_DISK_GB,
+    MAX_EXIT_CODE,
+    MAX_HOURLY_COST,
+    MAX_MEMORY_GB,
+    MAX_MEMORY_PER_CPU_GB,
+    MAX_PRIORITY,
+    MAX_RESTARTS,
     as_bool,
     as_number,
     as_positive_int,
     as_str,
     as_str_dict,
     check_keys,
+    clip,
     did_you_mean,
     fail,
 )
@@ -51,8 +63,8 @@ RESOURCE_FIELDS = (
     "ordered",
 )
 
-_QUANTITY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(\+|x)?\s*$")
-_DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_QUANTITY_RE = re.compile(r"^\s*(\d{1,12}(?:\.\d{1,20})?(?:[eE][-+]?\d{1,3})?)\s*(\+|x)?\s*$")
+_DURATION_RE = re.compile(r"^\s*(\d{1,12})\s*([smhd]?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -65,7 +77,9 @@ class Quantity:
 
     def __str__(self) -> str:
         suffix = "x" if self.per_cpu else "+" if self.at_least else ""
-        return f"{self.value:g}{suffix}"
+        # repr() is the shortest text that parses back to the same float ('4', '0.5', '1e-05').
+        number = str(int(self.value)) if self.value.is_integer() else repr(self.value)
+        return f"{number}{suffix}"
 
     def admits(self, offered: float, vcpus: float = 0.0) -> bool:
         wanted = self.value * vcpus if self.per_cpu else self.value
@@ -147,15 +161,33 @@ class Resources:
         check_keys(data, RESOURCE_FIELDS, where)
         return _parse(data, where, cls())
 
-    def to_yaml(self) -> dict[str, Any]:
-        """A SkyPilot-compatible dict (round-trips through from_yaml)."""
+    def to_yaml(self, parent: Resources | None = None) -> dict[str, Any]:
+        """A SkyPilot-compatible dict (round-trips through from_yaml).
+
+        For an ``any_of``/``ordered`` branch, ``parent`` is the top level it inherits from:
+        only what differs is written, including a ``use_spot: false`` or a location that
+        overrides the parent's.
+        """
+        location = ("cloud", "region", "zone")
+        moved = parent is not None and any(getattr(self, k) != getattr(parent, k) for k in location)
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if value in (None, (), {}, False) and f.name != "use_spot":
+            if parent is not None and f.name not in ("any_of", "ordered"):
+                if f.name in location and moved:
+                    pass  # all three, so that the branch's location replaces the parent's
+                elif value == getattr(parent, f.name):
+                    continue  # inherited
+            # Only defaults are left out (compared by type too: priority 0 is not "unset").
+            elif (
+                value is None or value is False or (isinstance(value, (tuple, dict)) and not value)
+            ):
                 continue
-            if f.name == "use_spot" and not value:
+            if value is None:
+                out[f.name] = None
                 continue
+            if f.name == "accelerators" and not value:
+                continue  # only a branch built in Python can drop its parent's accelerators
             if isinstance(value, Quantity):
                 value = str(value)
             elif f.name == "accelerators":
@@ -168,13 +200,17 @@ class Resources:
                 value = list(value)
             elif isinstance(value, Autostop):
                 value = {"idle_minutes": value.idle_minutes, "down": value.down}
+            elif isinstance(value, dict):
+                value = dict(value)
             elif isinstance(value, JobRecovery):
                 value = {
                     "strategy": value.strategy,
                     "max_restarts_on_errors": value.max_restarts_on_errors,
+                    "recover_on_exit_codes": list(value.recover_on_exit_codes),
                 }
             elif f.name in ("any_of", "ordered"):
-                value = [r.to_yaml() for r in value]
+                top = replace(self, any_of=(), ordered=())
+                value = [r.to_yaml(parent=top) for r in value]
             out[f.name] = value
         return out
 
@@ -200,15 +236,17 @@ def _parse(data: dict[str, Any], where: str, base: Resources) -> Resources:
     if data.get("accelerators") is not None:
         values["accelerators"] = parse_accelerators(data["accelerators"], f"{where}.accelerators")
     if data.get("accelerator_args") is not None:
-        if not isinstance(data["accelerator_args"], dict):
-            raise fail(f"{where}.accelerator_args", data["accelerator_args"], "a mapping")
-        values["accelerator_args"] = dict(data["accelerator_args"])
+        values["accelerator_args"] = _parse_accelerator_args(
+            data["accelerator_args"], f"{where}.accelerator_args"
+        )
     if data.get("use_spot") is not None:
         values["use_spot"] = as_bool(f"{where}.use_spot", data["use_spot"])
     if data.get("job_recovery") is not None:
         values["job_recovery"] = parse_job_recovery(data["job_recovery"], f"{where}.job_recovery")
     if data.get("disk_size") is not None:
-        values["disk_size"] = as_positive_int(f"{where}.disk_size", data["disk_size"])
+        values["disk_size"] = as_positive_int(
+            f"{where}.disk_size", data["disk_size"], maximum=MAX_DISK_GB
+        )
     if data.get("ports") is not None:
         values["ports"] = parse_ports(data["ports"], f"{where}.ports")
     if data.get("labels") is not None:
@@ -218,17 +256,23 @@ def _parse(data: dict[str, Any], where: str, base: Resources) -> Resources:
     if data.get("image_id") is not None:
         image = data["image_id"]
         if isinstance(image, dict):
-            values["image_id"] = {
-                str(k): as_str(f"{where}.image_id.{k}", v) for k, v in image.items()
+            values["image_id"] = {  # an empty mapping is no image (saved as unset)
+                as_str(f"{where}.image_id", k): as_str(f"{where}.image_id.{clip(k, 60)}", v)
+                for k, v in image.items()
             }
+            values["image_id"] = values["image_id"] or None
         else:
             values["image_id"] = as_str(f"{where}.image_id", image)
     if data.get("autostop") is not None:
         values["autostop"] = parse_autostop(data["autostop"], f"{where}.autostop")
     if data.get("max_hourly_cost") is not None:
-        values["max_hourly_cost"] = as_number(f"{where}.max_hourly_cost", data["max_hourly_cost"])
+        values["max_hourly_cost"] = as_number(
+            f"{where}.max_hourly_cost", data["max_hourly_cost"], maximum=MAX_HOURLY_COST
+        )
     if data.get("priority") is not None:
-        values["priority"] = as_positive_int(f"{where}.priority", data["priority"], allow_zero=True)
+        values["priority"] = as_positive_int(
+            f"{where}.priority", data["priority"], allow_zero=True, maximum=MAX_PRIORITY
+        )
     merged = replace(base, **values)
     for key in ("any_of", "ordered"):
         if data.get(key) is None:
@@ -253,11 +297,28 @@ def _parse(data: dict[str, Any], where: str, base: Resources) -> Resources:
     return merged
 
 
+def _parse_accelerator_args(value: Any, where: str) -> dict[str, Any]:
+    """SkyPilot's accelerator_args (runtime_version, tpu_vm, ...): names to plain values."""
+    if not isinstance(value, dict):
+        raise fail(where, value, "a mapping of names to values")
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        name = as_str(where, key)
+        if isinstance(item, float) and not math.isfinite(item):
+            raise fail(f"{where}.{clip(name, 60)}", item, "a finite number")
+        if isinstance(item, int) and not isinstance(item, bool) and abs(item) > 2**63:
+            raise fail(f"{where}.{clip(name, 60)}", item, "a number that fits 64 bits")
+        if item is not None and not isinstance(item, (str, int, float, bool)):
+            raise fail(f"{where}.{clip(name, 60)}", item, "a string, number or true/false")
+        out[name] = as_str(f"{where}.{clip(name, 60)}", item) if isinstance(item, str) else item
+    return out
+
+
 def parse_cloud(value: str, where: str) -> str:
     cloud = CLOUD_ALIASES.get(value.lower(), value.lower())
     if cloud not in CLOUDS:
         raise TaskSpecError(
-            f"{where}: unknown cloud '{value}'{did_you_mean(value, (*CLOUDS, *ALIASES))}; "
+            f"{where}: unknown cloud '{clip(value, 60)}'{did_you_mean(value, (*CLOUDS, *ALIASES))}; "
             f"expected one of {', '.join(CLOUDS)}",
             field=where,
         )
@@ -283,35 +344,54 @@ def parse_infra(value: Any, where: str = "infra") -> dict[str, str | None]:
 
 
 def parse_quantity(value: Any, where: str, *, allow_per_cpu: bool) -> Quantity:
-    if isinstance(value, bool):
-        raise fail(where, value, "a number such as 4 or '4+'")
+    maximum = MAX_MEMORY_GB if allow_per_cpu else MAX_CPUS
+    expected = f"a number above 0 and at most {maximum:g}, such as 4 or '4+'" + (
+        f", or '4x' (GiB per vCPU, at most {MAX_MEMORY_PER_CPU_GB:g})" if allow_per_cpu else ""
+    )
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise fail(where, value, expected)
     if isinstance(value, (int, float)):
-        if value <= 0:
-            raise fail(where, value, "a number > 0, such as 4 or '4+'")
+        if not 0 < value <= maximum:  # nan fails both comparisons; a huge int is not converted
+            raise fail(where, value, expected)
         return Quantity(float(value))
-    match = _QUANTITY_RE.match(str(value))
-    expected = "a number > 0 such as 4, '4+'" + (" or '4x' (GiB per vCPU)" if allow_per_cpu else "")
+    match = _QUANTITY_RE.match(value)
     if not match:
         raise fail(where, value, expected)
     number, suffix = float(match.group(1)), match.group(2)
-    if number <= 0 or (suffix == "x" and not allow_per_cpu):
+    limit = MAX_MEMORY_PER_CPU_GB if suffix == "x" else maximum
+    if not 0 < number <= limit or (suffix == "x" and not allow_per_cpu):
         raise fail(where, value, expected)
     return Quantity(number, at_least=suffix == "+", per_cpu=suffix == "x")
 
 
-def _parse_one_accelerator(text: str, where: str) -> tuple[str, int]:
-    name, _, count = str(text).partition(":")
+# Catalog names ('A100-80GB', 'tpu-v5e-8', 'RTX 4090'): no ':' (it separates the count), no
+# control characters, at most 64 characters.
+_ACCELERATOR_NAME_RE = re.compile(r"^[^\s:][^:\x00-\x1f\x7f]{0,63}$")
+
+
+def _parse_one_accelerator(text: Any, where: str, count: Any = None) -> tuple[str, int]:
+    """``'A100'``, ``'A100:8'``, or a name with its ``count`` (the ``{A100: 8}`` form)."""
+    expected = f"'NAME' or 'NAME:COUNT' with a whole COUNT from 1 to {MAX_ACCELERATORS}"
+    if not isinstance(text, str):
+        raise fail(where, text, expected)
+    name = text
+    if count is None:
+        name, _, count_text = text.partition(":")
+        count = count_text.strip() or 1
     name = name.strip()
-    if not name:
-        raise fail(where, text, "'NAME' or 'NAME:COUNT', e.g. 'A100:8'")
-    if not count:
-        return name, 1
-    try:
-        number = float(count)
-    except ValueError:
-        raise fail(where, text, "'NAME:COUNT' with a whole COUNT >= 1, e.g. 'A100:8'") from None
-    if number < 1 or number != int(number):
-        raise fail(where, text, "'NAME:COUNT' with a whole COUNT >= 1, e.g. 'A100:8'")
+    if not _ACCELERATOR_NAME_RE.match(name):
+        raise fail(where, text, expected + ", e.g. 'A100:8'")
+    number: Any = count
+    if isinstance(count, str):
+        try:
+            number = float(count) if len(count) <= 20 else None
+        except ValueError:
+            number = None
+    if isinstance(number, bool) or not isinstance(number, (int, float)):
+        raise fail(where, count, expected)
+    # nan and infinity fail the range test, so int() only ever sees a small finite number.
+    if not 1 <= number <= MAX_ACCELERATORS or number != int(number):
+        raise fail(where, count, expected)
     return name, int(number)
 
 
@@ -321,14 +401,21 @@ def parse_accelerators(value: Any, where: str) -> tuple[tuple[str, int], ...]:
     elif isinstance(value, dict):
         items = []
         for name, count in value.items():
-            count = 1 if count is None else count
-            items.append(_parse_one_accelerator(f"{name}:{count}", f"{where}.{name}"))
-    elif isinstance(value, (list, tuple, set)):
+            if not isinstance(name, str) or ":" in name:
+                raise fail(where, name, "accelerator names such as 'A100'")
+            items.append(
+                _parse_one_accelerator(
+                    name, f"{where}.{clip(name, 64)}", 1 if count is None else count
+                )
+            )
+    elif isinstance(value, list):
         items = [_parse_one_accelerator(v, f"{where}[{i}]") for i, v in enumerate(value)]
     else:
         raise fail(where, value, "'NAME:COUNT', {NAME: COUNT} or a list of candidates")
     if not items:
         raise fail(where, value, "at least one accelerator")
+    if len({name for name, _ in items}) != len(items) and len(items) > 1:
+        raise fail(where, value, "each accelerator named once")
     return tuple(items)
 
 
@@ -336,31 +423,44 @@ def parse_ports(value: Any, where: str) -> tuple[int, ...]:
     items = value if isinstance(value, list) else [value]
     ports: list[int] = []
     for item in items:
-        text = str(item).strip()
+        if isinstance(item, float) and item.is_integer() and 1 <= item <= 65535:
+            item = int(item)  # 8080.0: JSON and YAML writers sometimes say it that way
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise fail(where, item, "a port (8080), a range ('8000-8010') or a list")
+        text = str(item).strip() if isinstance(item, str) else str(min(max(item, -1), 65536))
         low, sep, high = text.partition("-")
-        try:
-            start, end = int(low), int(high) if sep else int(low)
-        except ValueError:
-            raise fail(where, item, "a port (8080), a range ('8000-8010') or a list") from None
-        if not (1 <= start <= end <= 65535) or isinstance(item, bool):
+        if len(text) > 11 or not low.strip().isdigit() or (sep and not high.strip().isdigit()):
+            raise fail(where, item, "a port (8080), a range ('8000-8010') or a list")
+        start, end = int(low), int(high) if sep else int(low)
+        if not (1 <= start <= end <= 65535):
             raise fail(where, item, "ports between 1 and 65535, low-high")
         ports.extend(range(start, end + 1))
     return tuple(sorted(set(ports)))
 
 
 def parse_duration_minutes(value: Any, where: str) -> int:
+    expected = (
+        f"minutes from 0 to {MAX_AUTOSTOP_MINUTES} (10) or a duration ('30s', '10m', '1h', '1d')"
+    )
     if isinstance(value, bool):
-        raise fail(where, value, "minutes (10) or a duration ('10m', '1h')")
+        raise fail(where, value, expected)
+    if isinstance(value, float) and value.is_integer() and 0 <= value <= MAX_AUTOSTOP_MINUTES:
+        value = int(value)
     if isinstance(value, int):
-        if value < 0:
-            raise fail(where, value, "minutes >= 0")
+        if not 0 <= value <= MAX_AUTOSTOP_MINUTES:
+            raise fail(where, value, expected)
         return value
-    match = _DURATION_RE.match(str(value))
+    if not isinstance(value, str):
+        raise fail(where, value, expected)
+    match = _DURATION_RE.match(value)
     if not match:
-        raise fail(where, value, "minutes (10) or a duration ('30s', '10m', '1h', '1d')")
+        raise fail(where, value, expected)
     number, unit = int(match.group(1)), match.group(2) or "m"
     seconds = number * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
-    return max(1, seconds // 60) if seconds else 0
+    minutes = max(1, seconds // 60) if seconds else 0
+    if minutes > MAX_AUTOSTOP_MINUTES:
+        raise fail(where, value, expected)
+    return minutes
 
 
 def parse_autostop(value: Any, where: str) -> Autostop | None:
@@ -381,17 +481,28 @@ def parse_job_recovery(value: Any, where: str) -> JobRecovery:
     if not isinstance(value, dict):
         raise fail(where, value, "a strategy name or {strategy, max_restarts_on_errors}")
     check_keys(value, ("strategy", "max_restarts_on_errors", "recover_on_exit_codes"), where)
-    strategy = str(value.get("strategy") or "FAILOVER").upper()
+    raw_strategy = value.get("strategy") or "FAILOVER"
+    strategy = raw_strategy.upper() if isinstance(raw_strategy, str) else ""
     if strategy not in strategies:
         raise fail(f"{where}.strategy", value.get("strategy"), f"one of {', '.join(strategies)}")
     restarts = as_positive_int(
-        f"{where}.max_restarts_on_errors", value.get("max_restarts_on_errors", 0), allow_zero=True
+        f"{where}.max_restarts_on_errors",
+        value.get("max_restarts_on_errors", 0),
+        allow_zero=True,
+        maximum=MAX_RESTARTS,
     )
-    codes = value.get("recover_on_exit_codes") or []
-    if isinstance(codes, int):
+    codes = value.get("recover_on_exit_codes")
+    if codes is None:
+        codes = []
+    if not isinstance(codes, list):
         codes = [codes]
     return JobRecovery(
         strategy,
         restarts,
-        tuple(as_positive_int(f"{where}.recover_on_exit_codes", c, allow_zero=True) for c in codes),
+        tuple(
+            as_positive_int(
+                f"{where}.recover_on_exit_codes", c, allow_zero=True, maximum=MAX_EXIT_CODE
+            )
+            for c in codes
+        ),
     )

@@ -4,59 +4,181 @@ from __future__ import annotations
 
 from typing import Any
 
+from styx import spec
 from styx.resources import RESOURCE_FIELDS
 from styx.task import CORE_FIELDS, UNSUPPORTED_FIELDS
 
 _STR = {"type": "string"}
-_NUM_OR_STR = {"anyOf": [{"type": "number"}, {"type": "string"}]}
-_STR_MAP = {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}
+_ENV_NAME = {"type": "string", "pattern": spec.ENV_NAME_RE.pattern}
+_STR_MAP = {
+    "type": "object",
+    "propertyNames": _ENV_NAME,
+    "additionalProperties": {"type": ["string", "number", "boolean"]},
+}
+_DIGITS = {"type": "string", "pattern": r"^\s*[0-9]{1,18}\s*$"}
+# '4', '4+', '0.5', '4x' (memory only); the value's range is the same as for plain numbers.
+_QUANTITY_TEXT = r"^\s*[0-9]{1,12}(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,3})?\s*\+?\s*$"
+_MEMORY_TEXT = r"^\s*[0-9]{1,12}(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,3})?\s*[+x]?\s*$"
+
+
+def _whole(low: int, high: int, description: str = "") -> dict[str, Any]:
+    """A whole number in low..high; like the loader, a digit string is accepted too."""
+    out: dict[str, Any] = {
+        "anyOf": [{"type": "integer", "minimum": low, "maximum": high}, _DIGITS],
+    }
+    if description:
+        out["description"] = description
+    return out
+
+
+def _quantity(high: float, pattern: str, description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "anyOf": [
+            {"type": "number", "exclusiveMinimum": 0, "maximum": high},
+            {"type": "string", "pattern": pattern},
+        ],
+    }
+
 
 _RESOURCE_PROPS: dict[str, Any] = {
     "infra": {**_STR, "description": "cloud[/region[/zone]], k8s/<context>, ssh/<pool>, local"},
     "cloud": _STR,
     "region": _STR,
     "zone": _STR,
-    "cpus": {**_NUM_OR_STR, "description": "4 (exactly) or '4+' (at least)"},
-    "memory": {**_NUM_OR_STR, "description": "GiB: 16, '16+', or '4x' (per vCPU)"},
+    "cpus": _quantity(
+        spec.MAX_CPUS,
+        _QUANTITY_TEXT,
+        f"4 (exactly) or '4+' (at least); above 0, <= {spec.MAX_CPUS:g}",
+    ),
+    "memory": _quantity(
+        spec.MAX_MEMORY_GB,
+        _MEMORY_TEXT,
+        f"GiB: 16, '16+', or '4x' (per vCPU); above 0, <= {spec.MAX_MEMORY_GB:g} "
+        f"('x' <= {spec.MAX_MEMORY_PER_CPU_GB:g})",
+    ),
     "instance_type": _STR,
     "accelerators": {
-        "description": "'A100:8', {A100: 8}, or a list of candidates",
+        "description": "'A100:8', {A100: 8}, or a list of candidates; "
+        f"count 1..{spec.MAX_ACCELERATORS}",
         "anyOf": [
-            _STR,
-            {"type": "object", "additionalProperties": {"type": "integer"}},
-            {"type": "array", "items": _STR},
+            {"type": "string", "pattern": r"^[^\s:][^:]*(:\s*[0-9.]+\s*)?$"},
+            {
+                "type": "object",
+                "minProperties": 1,
+                "propertyNames": {"pattern": r"^[^:]+$"},
+                "additionalProperties": {
+                    "anyOf": [
+                        {"type": "integer", "minimum": 1, "maximum": spec.MAX_ACCELERATORS},
+                        {"type": "null"},
+                        _STR,
+                    ]
+                },
+            },
+            {"type": "array", "minItems": 1, "items": _STR},
         ],
     },
-    "accelerator_args": {"type": "object"},
-    "use_spot": {"type": "boolean"},
-    "job_recovery": {"anyOf": [_STR, {"type": "object"}]},
-    "disk_size": {"type": "integer", "minimum": 1},
+    "accelerator_args": {
+        "type": "object",
+        "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+    },
+    "use_spot": {"anyOf": [{"type": "boolean"}, {"enum": ["true", "false", "yes", "no"]}]},
+    "job_recovery": {
+        "anyOf": [
+            _STR,
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "strategy": {"type": ["string", "null"]},
+                    "max_restarts_on_errors": _whole(0, spec.MAX_RESTARTS),
+                    "recover_on_exit_codes": {
+                        "anyOf": [
+                            _whole(0, spec.MAX_EXIT_CODE),
+                            {"type": "null"},
+                            {"type": "array", "items": _whole(0, spec.MAX_EXIT_CODE)},
+                        ]
+                    },
+                },
+            },
+        ]
+    },
+    "disk_size": _whole(1, spec.MAX_DISK_GB, f"GiB, 1..{spec.MAX_DISK_GB}"),
     "disk_tier": _STR,
     "network_tier": _STR,
     "ports": {
+        "description": "8080, '8000-8010' or a list of them; ports 1..65535",
         "anyOf": [
-            {"type": "integer"},
-            _STR,
-            {"type": "array", "items": {"anyOf": [{"type": "integer"}, _STR]}},
-        ]
+            {"type": "integer", "minimum": 1, "maximum": 65535},
+            {"type": "string", "pattern": r"^\s*[0-9]{1,5}\s*(-\s*[0-9]{1,5}\s*)?$"},
+            {
+                "type": "array",
+                "items": {
+                    "anyOf": [
+                        {"type": "integer", "minimum": 1, "maximum": 65535},
+                        {"type": "string", "pattern": r"^\s*[0-9]{1,5}\s*(-\s*[0-9]{1,5}\s*)?$"},
+                    ]
+                },
+            },
+        ],
     },
     "labels": _STR_MAP,
     "image_id": {"anyOf": [_STR, {"type": "object", "additionalProperties": _STR}]},
-    "autostop": {"anyOf": [{"type": "boolean"}, {"type": "integer"}, _STR, {"type": "object"}]},
-    "max_hourly_cost": {"type": "number", "minimum": 0},
-    "priority": {"type": "integer", "minimum": 0},
+    "autostop": {
+        "description": f"true, minutes (0..{spec.MAX_AUTOSTOP_MINUTES}), '10m', or "
+        "{idle_minutes, down}",
+        "anyOf": [
+            {"type": "boolean"},
+            {"type": "integer", "minimum": 0, "maximum": spec.MAX_AUTOSTOP_MINUTES},
+            {"type": "string", "pattern": r"^\s*[0-9]{1,12}\s*[smhd]?\s*$"},
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "idle_minutes": {
+                        "anyOf": [
+                            {"type": "integer", "minimum": 0, "maximum": spec.MAX_AUTOSTOP_MINUTES},
+                            {"type": "string", "pattern": r"^\s*[0-9]{1,12}\s*[smhd]?\s*$"},
+                        ]
+                    },
+                    "down": {
+                        "anyOf": [{"type": "boolean"}, {"enum": ["true", "false", "yes", "no"]}]
+                    },
+                    "wait_for": {},
+                },
+            },
+        ],
+    },
+    "max_hourly_cost": {
+        "anyOf": [
+            {"type": "number", "minimum": 0, "maximum": spec.MAX_HOURLY_COST},
+            {"type": "string", "maxLength": 40},
+        ],
+        "description": f"dollars per hour, 0..{spec.MAX_HOURLY_COST:g}",
+    },
+    "priority": _whole(0, spec.MAX_PRIORITY, f"0..{spec.MAX_PRIORITY}"),
 }
 
 
+def _nullable(props: dict[str, Any]) -> dict[str, Any]:
+    """Every field may be written but left empty (``key:`` or ``key: null``): that means unset."""
+    return {k: {"anyOf": [{"type": "null"}, v]} if v else v for k, v in props.items()}
+
+
 def task_schema() -> dict[str, Any]:
-    branch = {"type": "object", "additionalProperties": False, "properties": _RESOURCE_PROPS}
+    resource_props = _nullable(_RESOURCE_PROPS)
+    branch = {"type": "object", "additionalProperties": False, "properties": resource_props}
     resources = {
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            **_RESOURCE_PROPS,
-            "any_of": {"type": "array", "items": branch, "minItems": 1},
-            "ordered": {"type": "array", "items": branch, "minItems": 1},
+            **resource_props,
+            **_nullable(
+                {
+                    "any_of": {"type": "array", "items": branch, "minItems": 1},
+                    "ordered": {"type": "array", "items": branch, "minItems": 1},
+                }
+            ),
         },
     }
     assert set(resources["properties"]) == set(RESOURCE_FIELDS)  # the schema tracks the parser
@@ -65,18 +187,33 @@ def task_schema() -> dict[str, Any]:
         "workdir": {
             "anyOf": [
                 _STR,
-                {"type": "object", "properties": {"url": _STR, "ref": _STR}, "required": ["url"]},
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"url": _STR, "ref": {"type": ["string", "integer", "null"]}},
+                    "required": ["url"],
+                },
             ]
         },
-        "num_nodes": {"type": "integer", "minimum": 1},
+        "num_nodes": _whole(1, spec.MAX_NUM_NODES, f"1..{spec.MAX_NUM_NODES}"),
         "resources": resources,
         "envs": _STR_MAP,
-        "secrets": {"type": "object"},
-        "file_mounts": {"type": "object", "additionalProperties": _STR},
+        "secrets": {
+            "type": "object",
+            "propertyNames": _ENV_NAME,
+            "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+        },
+        "file_mounts": {
+            "type": "object",
+            "description": "target on the node (under ~, or absolute on clouds) -> local path",
+            "propertyNames": {"minLength": 1, "maxLength": 4096},
+            "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 4096},
+        },
         "setup": _STR,
         "run": _STR,
     }
     assert set(props) == set(CORE_FIELDS)
+    props = _nullable(props)
     for key in UNSUPPORTED_FIELDS:
         props[key] = {"description": "accepted for SkyPilot compatibility; not supported yet"}
     return {

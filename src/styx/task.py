@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -10,7 +11,15 @@ from typing import Any
 
 from styx.errors import TaskSpecError
 from styx.resources import Resources
-from styx.spec import as_positive_int, as_str, as_str_dict, check_keys, fail
+from styx.spec import (
+    MAX_NUM_NODES,
+    as_positive_int,
+    as_str,
+    as_str_dict,
+    check_keys,
+    clip,
+    fail,
+)
 
 CORE_FIELDS = (
     "name",
@@ -58,23 +67,42 @@ class Task:
     unsupported_fields: tuple[str, ...] = ()
     base_dir: str | None = None  # the task file's folder: relative paths are resolved from it
 
+    def __post_init__(self) -> None:
+        # The loader checks this too; here it also covers --num-nodes and tasks made in Python,
+        # so that no path reaches the scheduler with a million nodes.
+        as_positive_int("num_nodes", self.num_nodes, maximum=MAX_NUM_NODES)
+
     @classmethod
     def from_yaml_file(cls, path: str | os.PathLike[str]) -> Task:
-        import yaml
+        from styx.yamlsafe import MAX_FILE_BYTES
 
         p = Path(path)
-        if not p.is_file():
-            raise TaskSpecError(f"task file {str(path)!r} not found", field="task")
+        shown_path = clip(str(path), 120)
         try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or "cannot parse"
-            raise TaskSpecError(f"{path}: invalid YAML{where}: {problem}", field="task") from None
+            if not p.is_file():
+                raise TaskSpecError(f"task file '{shown_path}' not found", field="task")
+            if p.stat().st_size > MAX_FILE_BYTES:
+                raise TaskSpecError(
+                    f"{shown_path}: over the {MAX_FILE_BYTES} bytes a task file may have",
+                    field="task",
+                )
+            text = p.read_text(encoding="utf-8")
+            base_dir = str(p.resolve().parent)
         except UnicodeDecodeError:
-            raise TaskSpecError(f"{path}: not a UTF-8 text file", field="task") from None
-        return cls.from_yaml(data, base_dir=str(p.resolve().parent))
+            raise TaskSpecError(f"{shown_path}: not a UTF-8 text file", field="task") from None
+        except (OSError, ValueError) as exc:  # a name too long, a NUL byte, a permission
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise TaskSpecError(
+                f"task file '{shown_path}' cannot be read: {reason}", field="task"
+            ) from None
+        return cls.from_yaml_text(text, base_dir=base_dir, source=shown_path)
+
+    @classmethod
+    def from_yaml_text(cls, text: str, base_dir: str | None = None, source: str = "task") -> Task:
+        """A task from YAML text, within the limits of :mod:`styx.yamlsafe`."""
+        from styx.yamlsafe import load_yaml
+
+        return cls.from_yaml(load_yaml(text, source), base_dir=base_dir)
 
     @classmethod
     def from_yaml(cls, data: Any, base_dir: str | None = None) -> Task:
@@ -88,7 +116,9 @@ class Task:
             if data.get(key) is not None:
                 values[key] = as_str(key, data[key])
         if data.get("num_nodes") is not None:
-            values["num_nodes"] = as_positive_int("num_nodes", data["num_nodes"])
+            values["num_nodes"] = as_positive_int(
+                "num_nodes", data["num_nodes"], maximum=MAX_NUM_NODES
+            )
         values["resources"] = Resources.from_yaml(data.get("resources"))
         values["envs"] = {k: v or "" for k, v in as_str_dict("envs", data.get("envs")).items()}
         secrets = as_str_dict("secrets", data.get("secrets"), allow_none_values=True)
@@ -125,16 +155,37 @@ class Task:
         p = Path(path).expanduser()
         if not p.is_absolute():
             p = Path(self.base_dir or os.getcwd()) / p
-        return p
+        return Path(os.path.normpath(p))
 
     def check_local_files(self) -> None:
         """Fail before provisioning if the workdir or a file mount source is missing."""
-        if isinstance(self.workdir, str) and not self.resolve_path(self.workdir).is_dir():
-            raise TaskSpecError(f"workdir: folder '{self.workdir}' not found", field="workdir")
+        if isinstance(self.workdir, str) and (
+            _local_kind(self.resolve_path(self.workdir), "workdir") != "dir"
+        ):
+            raise TaskSpecError(
+                f"workdir: folder '{clip(self.workdir, 120)}' not found", field="workdir"
+            )
         for remote, local in self.file_mounts.items():
-            if not self.resolve_path(local).exists():
+            where = f"file_mounts.{clip(remote, 120)}"
+            if _local_kind(self.resolve_path(local), where) is None:
                 raise TaskSpecError(
-                    f"file_mounts.{remote}: local path '{local}' not found", field="file_mounts"
+                    f"{where}: local path '{clip(local, 120)}' not found", field="file_mounts"
+                )
+
+    def check_mount_targets(self, cloud: str) -> None:
+        """Refuse, before provisioning, mount targets that ``cloud``'s nodes cannot hold.
+
+        Targets are already normalised and kept inside the node's home by the loader; a local
+        node is a sandbox folder, so there absolute targets (``/etc/x``) have nowhere to go.
+        """
+        if cloud != "local":
+            return
+        for remote in self.file_mounts:
+            if remote.startswith("/"):
+                raise TaskSpecError(
+                    f"file_mounts.{clip(remote, 120)}: local nodes accept only targets under the "
+                    "node's home ('~/data' or a relative path), not absolute paths",
+                    field="file_mounts",
                 )
 
     def secret_values(self) -> list[str]:
@@ -142,7 +193,7 @@ class Task:
 
     def to_yaml(self, *, redact_secrets: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        if self.name:
+        if self.name is not None:
             out["name"] = self.name
         if self.workdir is not None:
             out["workdir"] = (
@@ -163,23 +214,89 @@ class Task:
             }
         if self.file_mounts:
             out["file_mounts"] = dict(self.file_mounts)
-        if self.setup:
+        if self.setup is not None:
             out["setup"] = self.setup
-        if self.run:
+        if self.run is not None:
             out["run"] = self.run
         return out
 
 
+MAX_PATH_CHARS = 4096  # PATH_MAX on Linux
+MAX_NAME_CHARS = 255  # one path component (NAME_MAX)
+# The agent's own folder on every node: a mount there would replace the runtime.
+RESERVED_TARGETS = (".styx_runtime",)
+
+
+def _local_kind(path: Path, where: str) -> str | None:
+    """'dir', 'file' or None (missing); an unusable name is a TaskSpecError, not an OSError."""
+    try:
+        if path.is_dir():
+            return "dir"
+        return "file" if path.exists() else None
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise TaskSpecError(f"{where}: cannot use '{clip(str(path), 120)}': {reason}") from None
+
+
+def check_path_text(where: str, value: Any) -> str:
+    """A path as text: a string, without NUL, within Linux's length limits."""
+    text = as_str(where, value)
+    if not text.strip():
+        raise fail(where, value, "a path")
+    if len(text) > MAX_PATH_CHARS or any(len(p) > MAX_NAME_CHARS for p in text.split("/")):
+        raise fail(
+            where, value, f"a path of at most {MAX_PATH_CHARS} characters, {MAX_NAME_CHARS} a name"
+        )
+    return text
+
+
+def normalize_target(remote: Any, where: str) -> str:
+    """A mount target on a node, normalised: ``~/a/b`` (under the home) or ``/abs/path``.
+
+    ``..`` that would leave the home, the home itself (a folder mount mirrors, so it would
+    delete everything else there), ``/`` and the agent's folder are refused.
+    """
+    text = check_path_text(where, remote).strip()
+    if text.startswith("/"):
+        normal = posixpath.normpath(text)
+        if normal in ("/", "//"):
+            raise fail(where, remote, "a path below '/', not the root folder itself")
+        return "/" + normal.lstrip("/")
+    if text == "~" or text.startswith("~/"):
+        rest = text[2:]
+    elif text.startswith("~"):
+        raise fail(where, remote, "'~/path' or a path relative to the node's home ('~user' is not)")
+    else:
+        rest = text
+    normal = posixpath.normpath(rest or ".").lstrip("/")
+    if normal == ".." or normal.startswith("../"):
+        raise TaskSpecError(
+            f"{clip(where, 160)}: target '{clip(text, 120)}' leaves the node's home through '..'; "
+            "expected a path under ~",
+            field="file_mounts",
+        )
+    if normal in (".", ""):
+        raise fail(where, remote, "a path under the node's home, not the home itself")
+    if normal.split("/")[0] in RESERVED_TARGETS:
+        raise fail(where, remote, f"a path outside ~/{RESERVED_TARGETS[0]} (Styx's own folder)")
+    return f"~/{normal}"
+
+
 def _parse_workdir(value: Any) -> str | GitWorkdir:
     if isinstance(value, str):
-        return value
+        return check_path_text("workdir", value)
     if isinstance(value, dict):
         check_keys(value, ("url", "ref"), "workdir")
         url = value.get("url")
-        if not isinstance(url, str) or not url:
+        if not isinstance(url, str) or not url.strip():
             raise fail("workdir.url", url, "a git URL")
+        url = check_path_text("workdir.url", url)
         ref = value.get("ref")
-        return GitWorkdir(url=url, ref=str(ref) if ref is not None else None)
+        if ref is not None and (isinstance(ref, bool) or not isinstance(ref, (str, int))):
+            raise fail("workdir.ref", ref, "a branch, tag or commit")
+        if isinstance(ref, int) and abs(ref) > 10**40:
+            raise fail("workdir.ref", ref, "a branch, tag or commit")
+        return GitWorkdir(url=url, ref=as_str("workdir.ref", str(ref)) if ref is not None else None)
     raise fail("workdir", value, "a local folder or {url, ref} of a git repository")
 
 
@@ -188,7 +305,7 @@ def _parse_file_mounts(value: Any) -> dict[str, str]:
         raise fail("file_mounts", value, "a mapping of remote path to local path")
     mounts: dict[str, str] = {}
     for remote, local in value.items():
-        where = f"file_mounts.{remote}"
+        where = f"file_mounts.{clip(str(remote), 120)}"
         if not isinstance(remote, str) or not remote:
             raise fail("file_mounts", remote, "remote paths as strings")
         if isinstance(local, dict) or (isinstance(local, str) and "://" in local):
@@ -196,7 +313,10 @@ def _parse_file_mounts(value: Any) -> dict[str, str]:
                 f"{where}: cloud storage mounts are not supported yet; expected a local path",
                 field=where,
             )
-        mounts[remote] = as_str(where, local)
+        target = normalize_target(remote, where)
+        if target in mounts:
+            raise fail(where, remote, f"a target named once (it is the same as '{target}')")
+        mounts[target] = check_path_text(where, local)
     return mounts
 
 
@@ -206,13 +326,17 @@ def parse_env_pairs(pairs: list[str] | tuple[str, ...], option: str = "--env") -
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not key or not key.replace("_", "a").isalnum() or key[0].isdigit():
-            raise TaskSpecError(f"{option}: got '{pair}', expected KEY=VALUE", field=option)
+            raise TaskSpecError(
+                f"{option}: got '{clip(pair, 120)}', expected KEY=VALUE", field=option
+            )
         if not sep:
             if key not in os.environ:
                 raise TaskSpecError(
-                    f"{option}: '{key}' is not set in this environment", field=option
+                    f"{option}: '{clip(key, 120)}' is not set in this environment", field=option
                 )
             value = os.environ[key]
+        if "\x00" in value:
+            raise TaskSpecError(f"{option}: the value of '{key}' has a NUL character", field=option)
         out[key] = value
     return out
 

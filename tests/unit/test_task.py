@@ -62,10 +62,10 @@ run: torchrun train.py
     [
         ({"nme": "x"}, "nme", "did you mean 'name'"),
         ({"resources": {"cpu": 4}}, "resources.cpu", "did you mean 'cpus'"),
-        ({"resources": {"cpus": -1}}, "resources.cpus", "expected a number > 0"),
+        ({"resources": {"cpus": -1}}, "resources.cpus", "expected a number above 0"),
         ({"resources": {"accelerators": "A100:zero"}}, "resources.accelerators", "COUNT"),
-        ({"resources": {"accelerators": "A100:0"}}, "resources.accelerators", "COUNT >= 1"),
-        ({"num_nodes": 0}, "num_nodes", "expected a number >= 1"),
+        ({"resources": {"accelerators": "A100:0"}}, "resources.accelerators", "COUNT from 1 to 64"),
+        ({"num_nodes": 0}, "num_nodes", "expected a whole number from 1 to 512"),
         ({"num_nodes": "two"}, "num_nodes", "whole number"),
         ({"resources": {"infra": "awz"}}, "resources.infra", "did you mean 'aws'"),
         ({"resources": {"ports": "99999"}}, "resources.ports", "between 1 and 65535"),
@@ -141,10 +141,22 @@ def test_env_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_schema_covers_every_field() -> None:
+    from styx.resources import RESOURCE_FIELDS
+    from styx.task import CORE_FIELDS, UNSUPPORTED_FIELDS
+
     schema = task_schema()
     assert schema["additionalProperties"] is False
-    assert "accelerators" in schema["properties"]["resources"]["properties"]
-    assert "service" in schema["properties"]  # accepted, flagged unsupported
+    assert set(schema["properties"]) == set(CORE_FIELDS) | set(UNSUPPORTED_FIELDS)
+    (resources,) = [
+        s for s in schema["properties"]["resources"]["anyOf"] if s.get("type") == "object"
+    ]
+    assert resources["additionalProperties"] is False
+    assert set(resources["properties"]) == set(RESOURCE_FIELDS)
+    # Every numeric field carries the loader's range (tests/unit/test_task_hostile.py checks
+    # that the two agree value by value).
+    text = str(schema)
+    for bound in ("'maximum': 512", "'maximum': 65536", "'maximum': 64", "'maximum': 65535"):
+        assert bound in text, bound
 
 
 def test_secrets_redacted_in_yaml() -> None:

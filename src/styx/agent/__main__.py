@@ -272,7 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("drive")
     p.add_argument("job_id", type=int)
     args = parser.parse_args(argv)
-    args.root.mkdir(parents=True, exist_ok=True)
+    # Job specs, logs and the queue database are the user's alone (0700 folders, 0600 files);
+    # jobs inherit this umask, as they would from a login shell with `umask 077`.
+    os.umask(0o077)
+    args.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if args.root.stat().st_mode & 0o077:
+        args.root.chmod(0o700)  # a root made by an older agent
     handler = globals()[f"cmd_{args.command}"]
     try:
         return int(handler(args.root, args))

@@ -216,6 +216,8 @@ def autostop(cluster_name: str, idle_minutes: float | None, down: bool, cancel_:
         sdk.autostop(cluster_name, None)
         click.echo(f"autostop cancelled on '{cluster_name}'")
         return
-    minutes = 5.0 if idle_minutes is None else idle_minutes
+    from styx.spec import check_idle_minutes
+
+    minutes = 5.0 if idle_minutes is None else check_idle_minutes("--idle-minutes", idle_minutes)
     sdk.autostop(cluster_name, minutes, down)
     click.echo(f"'{cluster_name}' will {'go down' if down else 'stop'} after {minutes:g} idle min")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,20 @@ def load_task(entrypoint: tuple[str, ...]) -> Any:
     if not entrypoint:
         raise TaskSpecError("no task given: pass a task YAML file or a command", field="task")
     first = entrypoint[0]
-    if len(entrypoint) == 1 and (first.endswith((".yaml", ".yml")) or Path(first).is_file()):
+    if len(entrypoint) == 1 and (first.endswith((".yaml", ".yml")) or _is_file(first)):
         return Task.from_yaml_file(first)
-    return Task(run=" ".join(entrypoint), base_dir=os.getcwd())
+    # One argument is a shell command line as typed ('echo a && echo b'); several are an argv
+    # the user's shell already split, so they are quoted back exactly as they arrived.
+    command = first if len(entrypoint) == 1 else shlex.join(entrypoint)
+    return Task(run=command, base_dir=os.getcwd())
+
+
+def _is_file(text: str) -> bool:
+    """Whether ``text`` names a file; False for what cannot be a path (too long, NUL)."""
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def apply_overrides(task: Any, opts: dict[str, Any]) -> Any:
@@ -61,6 +73,10 @@ def apply_overrides(task: Any, opts: dict[str, Any]) -> Any:
             base.pop("ordered", None)
         base.update(overrides)
         resources = Resources.from_yaml(base, where="resources")
+    if opts.get("workdir") is not None:
+        from styx.task import check_path_text
+
+        check_path_text("--workdir", opts["workdir"])
     task = task.with_overrides(
         envs=envs,
         secrets=secrets,
@@ -145,11 +161,13 @@ def launch(
     **opts: Any,
 ) -> None:
     """Launch a task (YAML file or command) on a new or existing cluster."""
-    from styx.spec import check_cluster_name
+    from styx.spec import check_cluster_name, check_idle_minutes
     from styx.task import warn_unsupported
 
     task = apply_overrides(load_task(entrypoint), opts)
     warn_unsupported(task)
+    if idle_minutes is not None:
+        check_idle_minutes("--idle-minutes-to-autostop", idle_minutes)
     if cluster_name is not None:
         check_cluster_name(cluster_name)
     if dryrun:

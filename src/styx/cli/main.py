@@ -70,7 +70,13 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
+    import os
+
+    from styx.config import PRIVATE_UMASK
     from styx.errors import StyxError
+
+    # Everything this command writes (state, logs, caches, a local node's files) is private.
+    os.umask(PRIVATE_UMASK)
 
     try:
         return cli.main(args=argv, prog_name="styx", standalone_mode=False)
@@ -81,9 +87,21 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Abort:
         sys.stderr.write("styx: aborted\n")
         sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
+    except click.UsageError as exc:
+        # click prints usage, a blank line and the error; Styx's promise is one line.
+        command = exc.ctx.command_path if exc.ctx is not None else "styx"
+        message = " ".join(exc.format_message().split())
+        sys.stderr.write(f"styx: error: {message} (see '{command} --help')\n")
         sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        sys.stderr.write(f"styx: error: {' '.join(exc.format_message().split())}\n")
+        sys.exit(exc.exit_code)
+    except OSError as exc:
+        # A file Styx was told to read or write: say which and why, without a traceback.
+        where = f": {exc.filename}" if exc.filename else ""
+        reason = exc.strerror or type(exc).__name__
+        sys.stderr.write(f"styx: error: {reason}{where}"[:2000] + "\n")
+        sys.exit(1)
     except KeyboardInterrupt:
         sys.stderr.write("styx: interrupted\n")
         sys.exit(130)

@@ -23,14 +23,24 @@ def console(stderr: bool = False) -> Any:
 
 
 def build_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
-    """Styx's plain table look (no box); ``None`` cells show as '-'."""
-    from rich.table import Table
+    """Styx's plain table look (no box); ``None`` cells show as '-'.
 
-    table = Table(title=title, box=None, header_style="bold", pad_edge=False)
+    Every cell is plain text: rich markup is never interpreted, so a hint such as
+    ``pip install 'styx[aws]'`` or a name like ``[spot]`` prints exactly as written.
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(
+        title=Text(title) if title is not None else None,
+        box=None,
+        header_style="bold",
+        pad_edge=False,
+    )
     for column in columns:
-        table.add_column(column)
+        table.add_column(Text(column))
     for row in rows:
-        table.add_row(*("-" if v is None else str(v) for v in row))
+        table.add_row(*(Text("-" if v is None else str(v)) for v in row))
     return table
 
 

@@ -41,6 +41,8 @@ async def provision_cluster(
 
     blocks = BlockList(store, ignore=opts.no_block_list)
     offers = await plan_offers(task, is_blocked=blocks.offer_blocked)
+    for cloud in sorted({o.cloud for o in offers}):
+        task.check_mount_targets(cloud)  # before anything is recorded or created
     best = offers[0]
     record = ClusterRecord(
         name=name,

@@ -132,7 +132,7 @@ class ClusterBackend:
             "provider_config": provider_config or {},
         }
         write = (
-            f"mkdir -p {RUNTIME_ROOT} && cat > {RUNTIME_ROOT}/cluster.json && "
+            f"umask 077 && mkdir -p {RUNTIME_ROOT} && cat > {RUNTIME_ROOT}/cluster.json && "
             f"(setsid nohup {self.agent} daemon >/dev/null 2>&1 < /dev/null &)"
         )
         await self.head.check_output(write, stdin=json.dumps(info).encode())

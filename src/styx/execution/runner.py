@@ -75,15 +75,25 @@ class LocalRunner(CommandRunner):
         return full
 
     def resolve(self, remote: str) -> Path:
-        if remote.startswith("~/") or remote == "~":
-            return self.home / remote[2:]
-        if os.path.isabs(remote):
+        """``~/x`` or ``x`` under this node's home; anything that would land outside it (an
+        absolute path, ``..``, a symlink pointing out) is refused. The task loader refuses the
+        same paths earlier; this is the last line, so that no caller can write on the host."""
+        rest = remote[2:] if remote.startswith("~/") else "" if remote == "~" else remote
+        if os.path.isabs(rest) or rest.startswith("~"):
             raise ClusterError(
-                f"{self.label}: '{remote}' is outside the node's home; local nodes accept "
+                f"{self.label}: '{remote[:200]}' is outside the node's home; local nodes accept "
                 "paths under ~ (e.g. ~/data) only",
                 node=self.label,
             )
-        return self.home / remote
+        home = Path(os.path.realpath(self.home))
+        target = Path(os.path.realpath(home / rest))
+        if target != home and home not in target.parents:
+            raise ClusterError(
+                f"{self.label}: '{remote[:200]}' resolves outside the node's home; local nodes "
+                "accept paths under ~ (e.g. ~/data) only",
+                node=self.label,
+            )
+        return target
 
     async def run(
         self,
@@ -123,4 +133,9 @@ class LocalRunner(CommandRunner):
         from styx.execution.sync import copy_tree
 
         target = self.resolve(remote)
+        if target == Path(os.path.realpath(self.home)):
+            raise ClusterError(
+                f"{self.label}: cannot copy onto the node's home itself ('{remote[:200]}')",
+                node=self.label,
+            )
         await asyncio.to_thread(copy_tree, local, target, list(excludes))

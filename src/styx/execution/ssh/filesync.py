@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from styx.errors import ClusterError
 from styx.execution.ssh.target import openssh_options, shell_join
-from styx.execution.sync import ignore_patterns, iter_files
+from styx.execution.sync import ignore_patterns, iter_entries
 
 if TYPE_CHECKING:
     from styx.execution.ssh.runner import SSHCommandRunner
@@ -107,45 +107,68 @@ async def _rsync(runner: SSHCommandRunner, local: Path, dest: str, excludes: lis
         )
 
 
-async def _remote_listing(runner: SSHCommandRunner, dest: str) -> dict[str, tuple[int, int]]:
+async def _remote_listing(runner: SSHCommandRunner, dest: str) -> dict[str, tuple[str, ...]]:
+    """rel path -> ('f', size, mtime) for files, ('l', target) for symlinks, under ``dest``."""
     lines: list[str] = []
     q = shlex.quote(dest)
     code = await runner.run(
-        f"mkdir -p {q} && cd {q} && find . -type f -printf '%P\\t%s\\t%T@\\n'",
+        f"mkdir -p {q} && cd {q} && "
+        "find . \\( -type f -o -type l \\) -printf '%P\\t%y\\t%s\\t%T@\\t%l\\n'",
         on_output=lines.append,
     )
     if code != 0:
         raise ClusterError(f"{runner.label}: cannot list {dest}: {''.join(lines)[-200:]}")
-    listing = {}
+    listing: dict[str, tuple[str, ...]] = {}
     for line in lines:
         parts = line.rstrip("\n").split("\t")
-        if len(parts) == 3:
-            listing[parts[0]] = (int(parts[1]), int(float(parts[2])))
+        if len(parts) == 5 and parts[1] == "f":
+            listing[parts[0]] = ("f", parts[2], str(int(float(parts[3]))))
+        elif len(parts) == 5 and parts[1] == "l":
+            listing[parts[0]] = ("l", parts[4])
     return listing
 
 
 async def _sftp(runner: SSHCommandRunner, local: Path, dest: str, excludes: list[str]) -> None:
+    """Mirror ``local`` into ``dest`` like ``rsync -a --delete``: links travel as links, and
+    stale entries go first so that no file is ever written through a link on the node."""
     conn = await runner.connection()
     if local.is_file():
         parent = os.path.dirname(dest) or "."
-        await runner.run(f"mkdir -p {shlex.quote(parent)}")
+        await runner.run(f"mkdir -p {shlex.quote(parent)} && rm -f {shlex.quote(dest)}")
         async with conn.start_sftp_client() as sftp:
             await sftp.put(str(local), dest, preserve=True)
         return
-    files = iter_files(local, ignore_patterns(local) + excludes)
+    entries = iter_entries(local, ignore_patterns(local) + excludes)
     remote = await _remote_listing(runner, dest)
-    wanted = {rel for rel, _ in files}
+    wanted: dict[str, tuple[str, ...]] = {}
+    for rel, path, link in entries:
+        if link:
+            wanted[rel] = ("l", os.readlink(path))
+        else:
+            st = path.stat()
+            wanted[rel] = ("f", str(st.st_size), str(int(st.st_mtime)))
+    remote_folders = {
+        "/".join(rel.split("/")[:i]) for rel in remote for i in range(1, rel.count("/") + 1)
+    }
+    # Gone, or of another kind (file/link), or a folder on the node where a file/link must be.
+    stale = [rel for rel, kind in remote.items() if wanted.get(rel, ("",))[0] != kind[0]]
+    stale += [rel for rel in wanted if rel in remote_folders]
+    links = [(rel, kind[1]) for rel, kind in wanted.items() if kind[0] == "l"]
+    commands = [f"rm -rf -- {shlex.quote(f'{dest}/{rel}')}" for rel in stale]
+    for rel, target in links:
+        if remote.get(rel) != ("l", target):
+            path = shlex.quote(f"{dest}/{rel}")
+            parent = shlex.quote(os.path.dirname(f"{dest}/{rel}"))
+            commands.append(f"mkdir -p {parent} && ln -sfn -- {shlex.quote(target)} {path}")
+    if commands:
+        await runner.check_output(" && ".join(commands))
     async with conn.start_sftp_client() as sftp:
         made: set[str] = set()
-        for rel, path in files:
-            st = path.stat()
-            if remote.get(rel) == (st.st_size, int(st.st_mtime)):
-                continue  # unchanged: incremental like rsync's quick check
+        for rel, path, link in entries:
+            if link or remote.get(rel) == wanted[rel]:
+                continue  # a link (made above), or unchanged: rsync's quick check
             folder = os.path.dirname(rel)
             if folder and folder not in made:
                 await sftp.makedirs(f"{dest}/{folder}", exist_ok=True)
                 made.add(folder)
             await sftp.put(str(path), f"{dest}/{rel}", preserve=True)
-        for rel in remote:
-            if rel not in wanted:
-                await sftp.remove(f"{dest}/{rel}")
