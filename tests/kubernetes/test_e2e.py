@@ -243,11 +243,11 @@ def test_in_cluster_exec_needs_the_rbac_grant(
         sa = tmp_path / account
         sa.mkdir(exist_ok=True)
         (sa / "token").write_text(sa_token("default", account))
+        (sa / "ca.crt").write_bytes(fake_k8s.tls.ca_path.read_bytes())  # as the kubelet mounts it
         env = styx_env(tmp_path, kubeconfig)
         env.update(
             KUBERNETES_SERVICE_HOST="127.0.0.1",
             KUBERNETES_SERVICE_PORT=str(fake_k8s.port),
-            STYX_KUBE_INSECURE_HTTP="1",
             STYX_KUBE_SA_DIR=str(sa),
         )
         # 100 kB of output: frames with 16-bit lengths, several of them, in order

@@ -1,6 +1,8 @@
 """A fake Kubernetes API server on 127.0.0.1 that the official ``kubernetes`` client talks to.
 
-Runs an aiohttp app on its own event loop in a background thread (exec needs websockets).
+Runs an aiohttp app on its own event loop in a background thread (exec needs websockets), over
+HTTPS with its own CA: kubeconfigs carry that CA as certificate-authority-data and each pod's
+service-account folder holds it as ca.crt, as on a real cluster.
 The implemented paths are listed in README.md next to this file. Fault switches act where a
 real API server would answer: ``auth_fail`` (401), ``quota_exceeded`` (403 "exceeded quota" on
 pod create), ``fail_next(status, count)`` (429/500/... for the next calls).
@@ -9,6 +11,7 @@ pod create), ``fail_next(status, count)`` (429/500/... for the next calls).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import copy
 import json
@@ -28,6 +31,7 @@ from tests.fakes.kubernetes.cluster import ApiError, FakeCluster, FakeNode, defa
 from tests.fakes.kubernetes.procs import POD_UID_ENV, kill_pod_processes
 from tests.fakes.kubernetes.rbac import RBAC, FakeRbac, parse_sa_token
 from tests.fakes.kubernetes.selectors import field_matcher, label_matcher
+from tests.fakes.tls import make_server_tls
 
 T = TypeVar("T")
 TOKEN = "styx-fake-token"
@@ -66,8 +70,9 @@ class FakeKubeServer:
 
     def __init__(self, nodes: list[FakeNode] | None = None, start_delay_s: float = 0.05) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="styx-fake-k8s-")
+        self.tls = make_server_tls(Path(self._tmp.name) / "_tls", "styx-fake-kube-apiserver")
         self.cluster = FakeCluster(nodes or default_nodes(), Path(self._tmp.name), start_delay_s)
-        self.rbac = FakeRbac(Path(self._tmp.name))
+        self.rbac = FakeRbac(Path(self._tmp.name), self.tls.ca_path)
         self.port = 0
         self.auth_fail = False
         self.quota_exceeded = False
@@ -82,7 +87,7 @@ class FakeKubeServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://127.0.0.1:{self.port}"
 
     def start(self) -> FakeKubeServer:
         ready = threading.Event()
@@ -104,7 +109,7 @@ class FakeKubeServer:
     async def _start_site(self) -> None:
         self._runner = web.AppRunner(self._app(), handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.tls.server_context())
         await site.start()
         self.port = self._runner.addresses[0][1]
 
@@ -162,13 +167,18 @@ class FakeKubeServer:
         token: str = TOKEN,
         extra_clusters: dict[str, str] | None = None,
     ) -> Path:
-        """A kubeconfig whose contexts all reach this server (``extra_clusters``: name -> URL
-        adds contexts pointing elsewhere, e.g. at a closed port)."""
+        """A kubeconfig whose contexts all reach this server, trusting its CA through
+        ``certificate-authority-data`` (``extra_clusters``: name -> URL adds contexts pointing
+        elsewhere, e.g. at a closed port)."""
         servers = {name: self.url for name in contexts} | dict(extra_clusters or {})
+        ca = base64.b64encode(self.tls.ca_path.read_bytes()).decode()
         doc = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": n, "cluster": {"server": u}} for n, u in servers.items()],
+            "clusters": [
+                {"name": n, "cluster": {"server": u, "certificate-authority-data": ca}}
+                for n, u in servers.items()
+            ],
             "users": [{"name": "styx-user", "user": {"token": token}}],
             "contexts": [
                 {"name": n, "context": {"cluster": n, "user": "styx-user"}} for n in servers
@@ -536,7 +546,7 @@ class FakeKubeServer:
 
     def _pod_env(self, pod: dict[str, Any], workdir: Path) -> dict[str, str]:
         """What a process exec'd in the pod sees: its folder as $HOME, the in-cluster API
-        address (plain http here, hence STYX_KUBE_INSECURE_HTTP) and its service account."""
+        address and its service account's folder (token, namespace, ca.crt)."""
         meta = pod["metadata"]
         account = pod["spec"].get("serviceAccountName") or "default"
         env = {
@@ -546,7 +556,6 @@ class FakeKubeServer:
             "LANG": "C.UTF-8",
             "KUBERNETES_SERVICE_HOST": "127.0.0.1",
             "KUBERNETES_SERVICE_PORT": str(self.port),
-            "STYX_KUBE_INSECURE_HTTP": "1",
             "STYX_KUBE_SA_DIR": str(self.rbac.sa_dir(meta["namespace"], account)),
             POD_UID_ENV: meta["uid"],  # so that deleting the pod kills what runs in it
         }
