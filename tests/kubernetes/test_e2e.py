@@ -228,7 +228,11 @@ def test_in_cluster_exec_needs_the_rbac_grant(
     target = "styx-target"
     fake_k8s.call(
         lambda: fake_k8s.cluster.create_pod(
-            "default", {"metadata": {"name": target}, "spec": {"containers": [{"name": "c"}]}}
+            "default",
+            {
+                "metadata": {"name": target},
+                "spec": {"containers": [{"name": "c", "image": "python:3.11-slim"}]},
+            },
         )
     )
     deadline = time.monotonic() + 5

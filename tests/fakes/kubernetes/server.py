@@ -19,6 +19,7 @@ import os
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,7 +158,26 @@ class FakeKubeServer:
         self.faults.append(Fault(status, count, message or f"injected {status}", method))
 
     def pod_names(self, namespace: str = "default") -> list[str]:
+        """Every pod the API still shows, Terminating ones included."""
         return self.call(lambda: sorted(n for ns, n in self.cluster.pods if ns == namespace))
+
+    def wait_pods_gone(self, namespace: str = "default", timeout_s: float = 30.0) -> None:
+        """Until every pod of ``namespace`` has finished terminating (or fail)."""
+        deadline = time.monotonic() + timeout_s
+        while self.pod_names(namespace):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"pods still terminating: {self.pod_names(namespace)}")
+            time.sleep(0.05)
+
+    def undeleted_pod_names(self, namespace: str = "default") -> list[str]:
+        """Pods nobody has asked to delete (no deletionTimestamp)."""
+        return self.call(
+            lambda: sorted(
+                n
+                for (ns, n), pod in self.cluster.pods.items()
+                if ns == namespace and not pod["metadata"].get("deletionTimestamp")
+            )
+        )
 
     def write_kubeconfig(
         self,
@@ -438,8 +458,15 @@ class FakeKubeServer:
         return web.json_response(self.cluster.get_pod(m["ns"], m["name"]))
 
     async def _delete_pod(self, request: web.Request) -> web.Response:
+        """DeleteOptions.gracePeriodSeconds from the query or the body (the client sends
+        either); without it the pod's terminationGracePeriodSeconds applies."""
         m = request.match_info
-        return web.json_response(self.cluster.delete_pod(m["ns"], m["name"]))
+        grace = request.query.get("gracePeriodSeconds")
+        if grace is None and request.can_read_body:
+            body = await request.json()
+            grace = (body or {}).get("gracePeriodSeconds")
+        pod = self.cluster.delete_pod(m["ns"], m["name"], None if grace is None else int(grace))
+        return web.json_response(pod)
 
     async def _patch_pod_status(self, request: web.Request) -> web.Response:
         m = request.match_info
@@ -488,11 +515,28 @@ class FakeKubeServer:
         3 status). The command runs here with bash-compatible semantics in the pod's folder."""
         m = request.match_info
         pod = self.cluster.get_pod(m["ns"], m["name"])
+        names = [c["name"] for c in pod["spec"]["containers"]]
+        container = request.query.get("container") or names[0]
+        # Rules and wording of the apiserver's exec path (pkg/registry/core/pod/strategy.go
+        # ExecLocation, pkg/kubelet/server): https://kubernetes.io/docs/reference/generated/
+        # kubernetes-api/v1.31/#execute-connect-exec-pod-v1-core
+        if container not in names:
+            raise ApiError(
+                400, "BadRequest", f"container {container} is not valid for pod {m['name']}"
+            )
         if pod["status"].get("phase") != "Running":
-            raise ApiError(400, "BadRequest", f"pod {m['name']} is not running")
+            raise ApiError(
+                400,
+                "BadRequest",
+                f'unable to upgrade connection: container not found ("{container}")',
+            )
         command = request.query.getall("command", [])
         if not command:
             raise ApiError(400, "BadRequest", "you must specify at least 1 command")
+        if not any(request.query.get(k) in ("true", "1") for k in ("stdin", "stdout", "stderr")):
+            raise ApiError(
+                400, "BadRequest", "you must specify at least 1 of stdin, stdout, stderr"
+            )
         ws = web.WebSocketResponse(protocols=(V4,))
         await ws.prepare(request)
         workdir = self.cluster.pod_dir(m["ns"], m["name"])
@@ -508,7 +552,9 @@ class FakeKubeServer:
                 stderr=asyncio.subprocess.PIPE,
             )
         except OSError as e:
-            await self._send_status(ws, 126, f"exec failed: {e}")
+            # The runtime could not start the process: a Failure Status with no exit code, as
+            # the kubelet reports an OCI exec error (there is no process, hence no code).
+            await self._send_start_failure(ws, command[0], e)
             await ws.close()
             return ws
 
@@ -569,6 +615,8 @@ class FakeKubeServer:
 
     @staticmethod
     async def _send_status(ws: web.WebSocketResponse, code: int, message: str) -> None:
+        """The v1 Status on channel 3 (k8s.io/client-go/tools/remotecommand/v4.go): Success,
+        or Failure/NonZeroExitCode with the code as an ExitCode cause."""
         if code == 0:
             status: dict[str, Any] = {"metadata": {}, "status": "Success"}
         else:
@@ -579,4 +627,27 @@ class FakeKubeServer:
                 "reason": "NonZeroExitCode",
                 "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]},
             }
+        await ws.send_bytes(b"\x03" + json.dumps(status).encode())
+
+    @staticmethod
+    async def _send_start_failure(ws: web.WebSocketResponse, argv0: str, exc: OSError) -> None:
+        """What containerd/runc answer when the command cannot start: InternalError, no code."""
+        why = (
+            f'exec: "{argv0}": executable file not found in $PATH'
+            if isinstance(exc, FileNotFoundError)
+            else f'exec: "{argv0}": {exc.strerror or exc}'
+        )
+        message = (
+            "Internal error occurred: error executing command in container: failed to exec in "
+            "container: OCI runtime exec failed: exec failed: unable to start container "
+            f"process: {why}: unknown"
+        )
+        status = {
+            "metadata": {},
+            "status": "Failure",
+            "message": message,
+            "reason": "InternalError",
+            "details": {"causes": [{"message": message}]},
+            "code": 500,
+        }
         await ws.send_bytes(b"\x03" + json.dumps(status).encode())
