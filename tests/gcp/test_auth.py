@@ -23,7 +23,7 @@ def test_missing_adc_file_is_unavailable_with_fix(monkeypatch: pytest.MonkeyPatc
     started = time.monotonic()
     assert run(gcp.is_available()) is False
     line = run(gcp.check())
-    assert time.monotonic() - started < 5  # no metadata-server probing
+    assert time.monotonic() - started < 20  # no metadata-server probing (retries: minutes)
     assert line.startswith("gcp: disabled: no Google credentials found")
     assert "gcloud auth application-default login" in line and "\n" not in line
 

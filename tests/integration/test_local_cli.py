@@ -159,12 +159,12 @@ def test_failing_job_fails_launch_with_its_exit_code(styx_home: Path, tmp_path: 
     task = tmp_path / "fail.yaml"
     task.write_text(
         "num_nodes: 2\nresources: {infra: local}\n"
-        "run: |\n  if [ $SKYPILOT_NODE_RANK = 1 ]; then exit 7; fi; sleep 30\n"
+        "run: |\n  if [ $SKYPILOT_NODE_RANK = 1 ]; then exit 7; fi; sleep 600\n"
     )
     started = time.monotonic()
     result = styx(styx_home, "launch", "-y", "-c", "f", str(task))
     assert result.returncode == 7
-    assert time.monotonic() - started < 25  # the head was stopped, not waited for
+    assert time.monotonic() - started < 240  # the head (sleep 600) was stopped, not waited for
     assert "failed on worker1 (127.0.0.1) with exit code 7" in result.stderr
     job = json.loads(styx(styx_home, "queue", "f", "--json").stdout)[0]
     assert (job["status"], job["exit_code"], job["failed_node"]) == ("FAILED", 7, "worker1")

@@ -188,7 +188,9 @@ def test_gpu_larger_than_any_node_fails_fast(
     assert out.returncode != 0
     assert "no T4:8 offer in kubernetes" in out.stderr and "largest is T4:1" in out.stderr
     assert styx_pods(fake_k8s) == []  # nothing was even tried
-    assert took < 15, took
+    # Only a guard against waiting out a provisioning timeout (minutes), with room for a
+    # loaded 2-core machine: the structural check above is the real one.
+    assert took < 80, took
 
 
 def test_ordered_falls_over_from_kubernetes(
@@ -209,13 +211,16 @@ def test_ordered_falls_over_from_kubernetes(
         "--gpus", "T4:1", "true",
     )  # fmt: skip
     task.write_text(task.read_text().replace("T4:8", "T4:1"))
+    # A scheduling timeout far beyond the bound below: moving on fast can only come from the
+    # Unschedulable verdict, however loaded the machine is.
+    (styx_home / "config.yaml").write_text("kubernetes:\n  provision_timeout: 600\n")
     started = time.monotonic()
     out = styx(styx_home, kubeconfig, "launch", "-y", "-c", "f2", str(task))
     took = time.monotonic() - started
     assert "ran-f2" in out.stdout
     assert "trying kubernetes/fake" in out.stderr and "FailedScheduling" in out.stderr
     assert "launched on local" in out.stderr
-    assert took < 10, took
+    assert took < 120, took
     for name in ("f1", "f2", "holder"):
         styx(styx_home, kubeconfig, "down", "-y", name)
     assert styx_pods(fake_k8s) == []

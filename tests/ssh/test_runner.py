@@ -123,7 +123,7 @@ def test_host_key_pinned_and_change_is_clear_error(clean_nodes: FakeCluster) -> 
         start = time.monotonic()
         with pytest.raises(ClusterError, match="host key changed"):
             await SSHCommandRunner(target, keys).run("true")
-        assert time.monotonic() - start < 10
+        assert time.monotonic() - start < 25  # refused at the host key, not after the 30 s
 
     asyncio.run(go())
 
@@ -133,7 +133,7 @@ def test_connect_timeout_is_bounded() -> None:
     start = time.monotonic()
     with pytest.raises(ClusterError, match=r"cannot connect over SSH within 1\.5s"):
         asyncio.run(SSHCommandRunner(target).run("true"))
-    assert time.monotonic() - start < 8
+    assert time.monotonic() - start < 15  # 1.5 s connect timeout, ten times over for load
 
 
 def test_proxy_command_substitution_and_use(clean_nodes: FakeCluster, tmp_path: Path) -> None:
