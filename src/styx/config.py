@@ -83,3 +83,20 @@ def provider_config(provider: str) -> dict[str, Any]:
     if not isinstance(section, dict):
         raise StyxError(f"config.yaml: '{provider}' must be a mapping")
     return section
+
+
+DEFAULT_AUTOSTOP_CHECK_S = 10.0
+
+
+def autostop_check_interval_s() -> float:
+    """``autostop.check_interval_s`` in config.yaml: how often a head's agent looks for
+    idleness (seconds, default 10). Sent to the agent when the cluster is set up."""
+    section = load_config().get("autostop") or {}
+    if not isinstance(section, dict):
+        raise StyxError("config.yaml: 'autostop' must be a mapping")
+    value = section.get("check_interval_s", DEFAULT_AUTOSTOP_CHECK_S)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 3600:
+        raise StyxError(
+            f"config.yaml: autostop.check_interval_s: got {value!r}, expected seconds in (0, 3600]"
+        )
+    return float(value)

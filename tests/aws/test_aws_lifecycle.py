@@ -173,3 +173,35 @@ def test_named_vpc_and_subnet_and_zone(
     with pytest.raises(InvalidRequestError) as info:
         run(provider.provision(make_request("vpc", zone="us-east-1a")))
     assert info.value.zone == "us-east-1a"
+
+
+def test_key_pair_goes_with_the_last_instance_that_uses_it(
+    provider: Any, make_request: Callable[..., Any], ec2: Any
+) -> None:
+    """One key pair per user key and region, shared by clusters, deleted with its last user."""
+
+    def styx_keys() -> list[str]:
+        pairs = ec2.describe_key_pairs()["KeyPairs"]
+        return [p["KeyName"] for p in pairs if p["KeyName"].startswith("styx-")]
+
+    a = run(provider.provision(make_request("kp-a")))
+    b = run(provider.provision(make_request("kp-b")))
+    assert len(styx_keys()) == 1  # imported once, reused
+    run(provider.terminate(a.id))
+    assert len(styx_keys()) == 1  # kp-b still uses it
+    run(provider.terminate(b.id))
+    assert styx_keys() == []
+    c = run(provider.provision(make_request("kp-c")))  # imported again (the cache forgot it)
+    assert len(styx_keys()) == 1
+    run(provider.terminate(c.id))
+    assert styx_keys() == []
+
+
+def test_a_key_pair_styx_did_not_import_is_never_deleted(
+    provider: Any, make_request: Callable[..., Any], ec2: Any
+) -> None:
+    ec2.create_key_pair(KeyName="styx-someone-elses")  # no styx-owner tag: not ours
+    inst = run(provider.provision(make_request("kp-own")))
+    run(provider.terminate(inst.id))
+    names = [p["KeyName"] for p in ec2.describe_key_pairs()["KeyPairs"]]
+    assert "styx-someone-elses" in names

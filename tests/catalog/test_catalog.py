@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -62,15 +61,10 @@ def test_gcp_attachable_gpus_are_priced_as_host_plus_gpu() -> None:
     assert {r.accelerator_name for r in rows} >= {None, "T4", "V100", "P100"}
 
 
-def test_load_is_fast_and_lazy() -> None:
-    start = time.perf_counter()
-    for cloud in ("aws", "gcp", "azure"):
-        catalog.load(cloud)
-    cold = time.perf_counter() - start
-    start = time.perf_counter()
-    catalog.load("aws")
-    warm = time.perf_counter() - start
-    assert cold < 0.5 and warm < 0.001
+def test_load_is_cached() -> None:
+    """A second load is the same object, not a re-read (load times: bench/optimizer_bench.py)."""
+    first = {cloud: catalog.load(cloud) for cloud in ("aws", "gcp", "azure")}
+    assert all(catalog.load(cloud) is loaded for cloud, loaded in first.items())
 
 
 def _user_file(home: Path, cloud: str = "aws") -> Path:

@@ -118,7 +118,7 @@ def test_render_plan_cpu_only_has_null_accelerators_and_table() -> None:
 def test_dry_run_picks_the_brute_force_cheapest(task: dict, nodes: int) -> None:
     r = Resources.from_yaml(task)
     chosen = json.loads(render_plan(plan(r, nodes), output="json"))["plan"][0]
-    expected = reference.feasible(r, nodes)
+    expected = reference.feasible(task, nodes)
     assert chosen["total_hourly_price"] == pytest.approx(min(expected.values()), abs=1e-6)
 
 

@@ -26,7 +26,7 @@ def aws_section() -> dict[str, Any]:
 def gcp_section(fake: FakeGCE) -> dict[str, Any]:
     return {
         "api_endpoint": fake.base_url,
-        "anonymous_credentials": True,
+        "credentials_file": str(fake.credentials_file),
         "project_id": fake.project,
         "retry_base_s": 0.005,
         "retry_cap_s": 0.02,

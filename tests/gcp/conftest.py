@@ -25,7 +25,6 @@ CREDENTIAL_ENV = (
     "CLOUDSDK_CORE_PROJECT",
     "GCLOUD_PROJECT",
     "STYX_GCP_API_ENDPOINT",
-    "STYX_GCP_ANONYMOUS",
 )
 
 
@@ -51,7 +50,7 @@ def fake() -> Iterator[FakeGCE]:
 def fake_config(fake: FakeGCE, **extra: object) -> dict[str, object]:
     return {
         "api_endpoint": fake.base_url,
-        "anonymous_credentials": True,
+        "credentials_file": str(fake.credentials_file),  # a key the fake verifies
         "project_id": fake.project,
         "retry_base_s": 0.005,
         "retry_cap_s": 0.02,

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from styx.providers import get_provider
 from styx.providers.base import CloudProvider
 from tests.contract.suite import CloudFaults, FailoverContract, ProviderContract, run
+from tests.fakes.gcp.auth import access_token
 from tests.fakes.gcp.backend import FakeGCE
 from tests.fakes.gcp.catalog import ZONES
 
@@ -63,7 +66,7 @@ class TestGCPContract(ProviderContract, FailoverContract):
     def provider(self, fake: FakeGCE, monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudProvider]:
         # The env route a user with a private endpoint would take (no constructor arguments).
         monkeypatch.setenv("STYX_GCP_API_ENDPOINT", fake.base_url)
-        monkeypatch.setenv("STYX_GCP_ANONYMOUS", "1")
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(fake.credentials_file))
         monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", fake.project)
         provider = get_provider("gcp")
         yield provider
@@ -76,7 +79,9 @@ class TestGCPContract(ProviderContract, FailoverContract):
             f"{settings.api_endpoint}/compute/v1/projects/{settings.project_id}"
             "/aggregated/instances"
         )
-        with urllib.request.urlopen(url, timeout=5) as resp:
+        token = access_token(Path(os.environ["GOOGLE_APPLICATION_CREDENTIALS"]))
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=5) as resp:
             items = json.load(resp)["items"]
         names = {i["name"] for scope in items.values() for i in scope.get("instances", [])}
         assert (native_id in names) is alive

@@ -54,7 +54,7 @@ def raw_get(server: FakeKubeServer, path: str) -> tuple[int, dict[str, Any]]:
     """An HTTP GET to the fake that does not go through the provider or the SDK."""
     req = urllib.request.Request(server.url + path, headers={"Authorization": f"Bearer {TOKEN}"})
     try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
+        with urllib.request.urlopen(req, timeout=5, context=server.tls.client_context()) as resp:
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read() or b"{}")
@@ -67,4 +67,4 @@ def raw_pod(server: FakeKubeServer, native_id: str) -> tuple[int, dict[str, Any]
 
 def dead_url() -> str:
     """A URL where nothing listens (a port just freed)."""
-    return f"http://127.0.0.1:{free_port()}"
+    return f"https://127.0.0.1:{free_port()}"

@@ -188,7 +188,9 @@ def test_gpu_larger_than_any_node_fails_fast(
     assert out.returncode != 0
     assert "no T4:8 offer in kubernetes" in out.stderr and "largest is T4:1" in out.stderr
     assert styx_pods(fake_k8s) == []  # nothing was even tried
-    assert took < 15, took
+    # Only a guard against waiting out a provisioning timeout (minutes), with room for a
+    # loaded 2-core machine: the structural check above is the real one.
+    assert took < 80, took
 
 
 def test_ordered_falls_over_from_kubernetes(
@@ -209,13 +211,16 @@ def test_ordered_falls_over_from_kubernetes(
         "--gpus", "T4:1", "true",
     )  # fmt: skip
     task.write_text(task.read_text().replace("T4:8", "T4:1"))
+    # A scheduling timeout far beyond the bound below: moving on fast can only come from the
+    # Unschedulable verdict, however loaded the machine is.
+    (styx_home / "config.yaml").write_text("kubernetes:\n  provision_timeout: 600\n")
     started = time.monotonic()
     out = styx(styx_home, kubeconfig, "launch", "-y", "-c", "f2", str(task))
     took = time.monotonic() - started
     assert "ran-f2" in out.stdout
     assert "trying kubernetes/fake" in out.stderr and "FailedScheduling" in out.stderr
     assert "launched on local" in out.stderr
-    assert took < 10, took
+    assert took < 120, took
     for name in ("f1", "f2", "holder"):
         styx(styx_home, kubeconfig, "down", "-y", name)
     assert styx_pods(fake_k8s) == []
@@ -228,7 +233,11 @@ def test_in_cluster_exec_needs_the_rbac_grant(
     target = "styx-target"
     fake_k8s.call(
         lambda: fake_k8s.cluster.create_pod(
-            "default", {"metadata": {"name": target}, "spec": {"containers": [{"name": "c"}]}}
+            "default",
+            {
+                "metadata": {"name": target},
+                "spec": {"containers": [{"name": "c", "image": "python:3.11-slim"}]},
+            },
         )
     )
     deadline = time.monotonic() + 5
@@ -243,11 +252,11 @@ def test_in_cluster_exec_needs_the_rbac_grant(
         sa = tmp_path / account
         sa.mkdir(exist_ok=True)
         (sa / "token").write_text(sa_token("default", account))
+        (sa / "ca.crt").write_bytes(fake_k8s.tls.ca_path.read_bytes())  # as the kubelet mounts it
         env = styx_env(tmp_path, kubeconfig)
         env.update(
             KUBERNETES_SERVICE_HOST="127.0.0.1",
             KUBERNETES_SERVICE_PORT=str(fake_k8s.port),
-            STYX_KUBE_INSECURE_HTTP="1",
             STYX_KUBE_SA_DIR=str(sa),
         )
         # 100 kB of output: frames with 16-bit lengths, several of them, in order

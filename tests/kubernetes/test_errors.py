@@ -34,7 +34,7 @@ def test_resource_quota_403_is_quota_error(
         run(k8s.provision(k8s_request("q")))
     assert info.value.native_code == "403 Forbidden" and info.value.region == "fake"
     assert "exceeded quota" in str(info.value)
-    assert fake_k8s.pod_names() == []
+    assert fake_k8s.undeleted_pod_names() == []
 
 
 def test_401_is_credentials_error_and_not_retried(
@@ -123,4 +123,4 @@ def test_gang_with_one_rejected_create_leaves_no_pod(
     fake_k8s.fail_next(422, message="one bad pod", method="POST")
     with pytest.raises(InvalidRequestError, match="one bad pod"):
         run(k8s.provision_many(k8s_request("gang-err"), 3))
-    assert fake_k8s.pod_names() == []
+    assert fake_k8s.undeleted_pod_names() == []

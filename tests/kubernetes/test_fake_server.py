@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,14 @@ def test_scheduler_fills_nodes_then_frees_room(v1: client.CoreV1Api) -> None:
     v1.create_namespaced_pod("default", body("late"))
     assert v1.read_namespaced_pod("late", "default").spec.node_name is None
     v1.delete_namespaced_pod("p0", "default")
-    assert v1.read_namespaced_pod("late", "default").spec.node_name is not None
+    # p0 is Terminating and still holds its room until it is gone, as on a real node.
+    p0 = v1.read_namespaced_pod("p0", "default")
+    assert p0.metadata.deletion_timestamp is not None
+    assert p0.metadata.deletion_grace_period_seconds == 30
+    deadline = time.monotonic() + 10
+    while v1.read_namespaced_pod("late", "default").spec.node_name is None:
+        assert time.monotonic() < deadline, "late was never scheduled into p0's room"
+        time.sleep(0.05)
 
 
 def test_namespaces_nodes_and_discovery(v1: client.CoreV1Api) -> None:

@@ -20,7 +20,6 @@ def styx(
 ) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env["STYX_HOME"] = str(home)
-    env["STYX_AUTOSTOP_CHECK_S"] = "0.5"
     env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), str(REPO), env.get("PYTHONPATH", "")])
     proc = subprocess.run(
         [sys.executable, "-m", "styx.cli.main", *args],
@@ -146,6 +145,8 @@ def test_two_node_job_exec_queue_logs_cancel_failure_down(
 
 
 def test_autostop_down_releases_hosts(pool: FakeCluster, styx_home: Path) -> None:
+    # The head's agent checks every half second instead of every 10 s (a user setting).
+    (styx_home / "config.yaml").write_text("autostop:\n  check_interval_s: 0.5\n")
     styx(
         styx_home,
         "launch",

@@ -33,7 +33,7 @@ def test_run_env_stdin_exit_code_and_streaming(clean_nodes: FakeCluster) -> None
         seen: list[tuple[float, str]] = []
         start = time.monotonic()
         code = await runner.run(
-            'echo "$FOO"; pwd; cat; echo err >&2; sleep 0.5; echo late; exit 3',
+            'echo "$FOO"; pwd; cat; echo err >&2; sleep 2; echo late; exit 3',
             env={"FOO": "a b'c"},
             on_output=lambda line: seen.append((time.monotonic() - start, line)),
             stdin=b"from-stdin\n",
@@ -47,7 +47,8 @@ def test_run_env_stdin_exit_code_and_streaming(clean_nodes: FakeCluster) -> None
             "err\n",
             "late\n",
         ]
-        assert seen[0][0] < seen[-1][0] - 0.3, "output must stream, not arrive at the end"
+        # 2 s between the first and the last line; a 1 s gap leaves room for a loaded machine.
+        assert seen[0][0] < seen[-1][0] - 1.0, "output must stream, not arrive at the end"
         # many channels over the one connection, concurrently
         results = await asyncio.gather(*(runner.run(f"exit {i}") for i in range(8)))
         assert results == list(range(8))
@@ -123,7 +124,7 @@ def test_host_key_pinned_and_change_is_clear_error(clean_nodes: FakeCluster) -> 
         start = time.monotonic()
         with pytest.raises(ClusterError, match="host key changed"):
             await SSHCommandRunner(target, keys).run("true")
-        assert time.monotonic() - start < 10
+        assert time.monotonic() - start < 25  # refused at the host key, not after the 30 s
 
     asyncio.run(go())
 
@@ -133,7 +134,7 @@ def test_connect_timeout_is_bounded() -> None:
     start = time.monotonic()
     with pytest.raises(ClusterError, match=r"cannot connect over SSH within 1\.5s"):
         asyncio.run(SSHCommandRunner(target).run("true"))
-    assert time.monotonic() - start < 8
+    assert time.monotonic() - start < 15  # 1.5 s connect timeout, ten times over for load
 
 
 def test_proxy_command_substitution_and_use(clean_nodes: FakeCluster, tmp_path: Path) -> None:

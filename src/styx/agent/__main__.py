@@ -267,8 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--down", action="store_true")
     p.add_argument("--cancel", action="store_true")
     p = sub.add_parser("daemon")
-    check_s = float(os.environ.get("STYX_AUTOSTOP_CHECK_S", 10))
-    p.add_argument("--interval", type=float, default=check_s)
+    # The client sends its config.yaml's autostop.check_interval_s here.
+    p.add_argument("--interval", type=float, default=10.0)
     p = sub.add_parser("drive")
     p.add_argument("job_id", type=int)
     args = parser.parse_args(argv)

@@ -8,13 +8,13 @@ account:
 
 * ``$KUBERNETES_SERVICE_HOST`` / ``$KUBERNETES_SERVICE_PORT`` (set by the kubelet in every pod),
 * the token, CA and namespace under ``/var/run/secrets/kubernetes.io/serviceaccount``
-  (``$STYX_KUBE_SA_DIR`` overrides the folder).
+  (``$STYX_KUBE_SA_DIR`` names another folder, for pods that mount the account elsewhere).
+
+The API server is always reached over TLS and verified against the account's ``ca.crt`` (the
+system's CAs when the folder has none), as client-go's in-cluster config does.
 
 The service account needs ``create`` on ``pods/exec`` in the namespace (the Kubernetes provider
 creates a ``styx-agent`` ServiceAccount, Role and RoleBinding for Styx pods).
-
-``STYX_KUBE_INSECURE_HTTP=1`` makes it speak plain http with no CA: only for the local test
-fake API server, which listens on 127.0.0.1 without TLS. Real clusters always use https.
 
 Usage: ``python -m styx.agent.kubeexec --namespace NS --pod POD [--container C] -- ARGV...``;
 the exit status is the remote command's (255 when the exec itself failed).
@@ -50,7 +50,6 @@ class InCluster:
     port: int
     token: str
     ca_file: str | None
-    insecure_http: bool
 
     @classmethod
     def from_env(cls) -> InCluster:
@@ -70,7 +69,6 @@ class InCluster:
             port=int(port),
             token=token,
             ca_file=ca if os.path.isfile(ca) else None,
-            insecure_http=os.environ.get("STYX_KUBE_INSECURE_HTTP") == "1",
         )
 
 
@@ -95,10 +93,8 @@ class WebSocket:
     @classmethod
     def connect(cls, cfg: InCluster, path: str, timeout: float = 20.0) -> WebSocket:
         raw = socket.create_connection((cfg.host, cfg.port), timeout=timeout)
-        sock: socket.socket = raw
-        if not cfg.insecure_http:
-            ctx = ssl.create_default_context(cafile=cfg.ca_file)
-            sock = ctx.wrap_socket(raw, server_hostname=cfg.host)
+        ctx = ssl.create_default_context(cafile=cfg.ca_file)
+        sock = ctx.wrap_socket(raw, server_hostname=cfg.host)
         key = base64.b64encode(os.urandom(16)).decode()
         host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
         request = (

@@ -125,6 +125,8 @@ class ClusterBackend:
 
     async def setup_runtime(self, provider_config: dict[str, Any] | None = None) -> None:
         """Tell the head about its cluster and start its autostop daemon (idempotent)."""
+        from styx.config import autostop_check_interval_s
+
         info = {
             "cluster_name": self.record.name,
             "provider": self.record.provider,
@@ -133,7 +135,8 @@ class ClusterBackend:
         }
         write = (
             f"umask 077 && mkdir -p {RUNTIME_ROOT} && cat > {RUNTIME_ROOT}/cluster.json && "
-            f"(setsid nohup {self.agent} daemon >/dev/null 2>&1 < /dev/null &)"
+            f"(setsid nohup {self.agent} daemon --interval {autostop_check_interval_s():g} "
+            ">/dev/null 2>&1 < /dev/null &)"
         )
         await self.head.check_output(write, stdin=json.dumps(info).encode())
 

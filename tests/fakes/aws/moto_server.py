@@ -52,6 +52,10 @@ def start_moto() -> MotoServer:
 
     from moto.server import ThreadedMotoServer
 
+    from tests.fakes.aws import strict
+
+    strict.install()  # EC2 rules moto leaves out (ClientToken length, tag syntax, names)
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

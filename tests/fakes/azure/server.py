@@ -16,8 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.fakes.azure import apiversions, vms
 from tests.fakes.azure import handlers as h
-from tests.fakes.azure import vms
 from tests.fakes.azure.state import ArmError, FakeArm, Request
 
 SUB = r"/subscriptions/(?P<sub>[^/]+)"
@@ -139,6 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
             arm.check_faults(
                 self.command, url.path, {k.lower(): v for k, v in self.headers.items()}
             )
+            apiversions.check(url.path, query.get("api-version"))
             reply = self._route(arm, url.path, query, body)
         except ArmError as err:
             headers = {"Retry-After": "0"} if err.status == 429 else {}

@@ -18,27 +18,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.fakes.gcp import catalog
+from tests.fakes.gcp import catalog, validate
+from tests.fakes.gcp.errors import ApiError
 
 NAME_RE = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 JSON = dict[str, Any]
-
-
-class ApiError(Exception):
-    """An HTTP error in GCE's body format."""
-
-    def __init__(self, status: int, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.reason, self.message = status, reason, message
-
-    def body(self) -> JSON:
-        return {
-            "error": {
-                "code": self.status,
-                "message": self.message,
-                "errors": [{"message": self.message, "domain": "global", "reason": self.reason}],
-            }
-        }
+__all__ = ["JSON", "ApiError", "FakeGCE", "Recorded"]
 
 
 @dataclass
@@ -91,6 +76,8 @@ class FakeGCE:
     op_faults: dict[str, tuple[str, str]] = field(default_factory=dict)  # zone -> (code, msg)
     quotas: dict[str, dict[str, float]] = field(default_factory=dict)
     gpus_all_regions: float = catalog.GPUS_ALL_REGIONS_DEFAULT
+    accounts: Any = None  # auth.FakeAccounts, set by start_fake_gce
+    credentials_file: Any = None  # Path of a trusted service-account key, set by start_fake_gce
     _ids: Any = field(default_factory=lambda: itertools.count(4_181_000_000_000_000_001, 7919))
     _ips: Any = field(default_factory=lambda: itertools.count(2))
 
@@ -238,9 +225,15 @@ class FakeGCE:
             self.request_ids[request_id] = name
         return dict(res)
 
-    def poll_op(self, name: str) -> JSON:
+    def poll_op(self, name: str, zone: str | None) -> JSON:
+        """One poll at a scope: a zonal operation exists only under its own zone, a global one
+        only under global/ (zoneOperations.get / globalOperations.get answer 404 otherwise)."""
         with self.lock:
             op = self.operations.get(name)
+            if op is not None and op.resource.get("zone") != (
+                self.url("zones", zone) if zone else None
+            ):
+                op = None
             if op is None:
                 raise ApiError(404, "notFound", f"The resource 'operations/{name}' was not found")
             if op.resource["status"] != "DONE":
@@ -263,6 +256,7 @@ class FakeGCE:
 
     def insert_instance(self, zone: str, body: JSON, request_id: str | None) -> JSON:
         with self.lock:
+            validate.request_id(request_id)
             if request_id and request_id in self.request_ids:
                 return dict(self.operations[self.request_ids[request_id]].resource)
             self._validate_insert(zone, body)
@@ -284,6 +278,10 @@ class FakeGCE:
             return self.new_op("insert", target, zone=zone, on_done=None, request_id=request_id)
 
     def _validate_insert(self, zone: str, body: JSON) -> None:
+        """What instances.insert rejects, in GCE's words. Sources:
+        https://cloud.google.com/compute/docs/reference/rest/v1/instances/insert (required
+        disks with one boot disk, networkInterfaces), and the rules checked in validate.py."""
+        validate.instance_body(body)
         name = body.get("name", "")
         if not NAME_RE.match(name):
             raise ApiError(400, "invalid", f"Invalid value for field 'resource.name': '{name}'.")

@@ -1,24 +1,29 @@
 """The fake Compute Engine REST server: GCE's URL paths over stdlib HTTP on 127.0.0.1.
 
 Start with :func:`start_fake_gce` (free port, daemon thread); point google-cloud-compute at
-``fake.base_url`` with AnonymousCredentials. The implemented paths are listed in README.md.
+``fake.base_url`` with the service-account key ``fake.credentials_file`` (every call must carry
+a token the fake can verify, see auth.py). The implemented paths are listed in README.md.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.fakes.gcp import catalog
+from tests.fakes.gcp.auth import FakeAccounts
 from tests.fakes.gcp.backend import JSON, ApiError, FakeGCE, Recorded
 
+TOKEN_PATH = "/token"  # the OAuth endpoint the fake's key files name as token_uri
 PREFIX = re.compile(r"^/compute/v1/projects/([^/]+)/(.*)$")
 
 
@@ -219,18 +224,18 @@ class Router:
     # ---- operations and firewalls ------------------------------------------------------
 
     def r_zone_op(self, zone: str, name: str, *, query: dict[str, str], body: JSON) -> JSON:
-        return self.fake.poll_op(name)
+        return self.fake.poll_op(name, zone)
 
     def r_zone_op_wait(self, zone: str, name: str, *, query: dict[str, str], body: JSON) -> JSON:
         time.sleep(0.005)  # GCE holds wait requests; a token delay keeps the shape
-        return self.fake.poll_op(name)
+        return self.fake.poll_op(name, zone)
 
     def r_global_op(self, name: str, *, query: dict[str, str], body: JSON) -> JSON:
-        return self.fake.poll_op(name)
+        return self.fake.poll_op(name, None)
 
     def r_global_op_wait(self, name: str, *, query: dict[str, str], body: JSON) -> JSON:
         time.sleep(0.005)
-        return self.fake.poll_op(name)
+        return self.fake.poll_op(name, None)
 
     def r_fw_insert(self, *, query: dict[str, str], body: JSON) -> JSON:
         return self.fake.insert_firewall(body)
@@ -296,19 +301,25 @@ class _Handler(BaseHTTPRequestHandler):
         query = dict(parse_qsl(split.query))
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        body = json.loads(raw) if raw else None
         fake = self.router.fake
+        if split.path == TOKEN_PATH and self.command == "POST":
+            status, payload = fake.accounts.grant(dict(parse_qsl(raw.decode())))
+            return self._reply(status, payload)
+        body = json.loads(raw) if raw else None
+        authorization = self.headers.get("Authorization")
         with fake.lock:
-            fake.requests.append(
-                Recorded(self.command, split.path, query, body, self.headers.get("Authorization"))
-            )
-        fault = fake.take_fault(self.command, split.path)
+            fake.requests.append(Recorded(self.command, split.path, query, body, authorization))
         try:
+            fake.accounts.check(authorization)  # before anything else, as the real API does
+            fault = fake.take_fault(self.command, split.path)
             if fault is not None:
                 raise fault
             status, payload = 200, self.router.handle(self.command, split.path, query, body)
         except ApiError as exc:
             status, payload = exc.status, exc.body()
+        self._reply(status, payload)
+
+    def _reply(self, status: int, payload: JSON) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
@@ -327,6 +338,9 @@ def start_fake_gce(project: str = "styx-proj", polls_to_done: int = 2) -> Iterat
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    fake.accounts = FakeAccounts(token_uri=fake.base_url + TOKEN_PATH)
+    keys = tempfile.TemporaryDirectory(prefix="styx-fake-gce-")
+    fake.credentials_file = fake.accounts.key_file(Path(keys.name) / "sa.json", project)
     thread = threading.Thread(
         target=server.serve_forever, args=(0.02,), name="fake-gce", daemon=True
     )
@@ -337,3 +351,4 @@ def start_fake_gce(project: str = "styx-proj", polls_to_done: int = 2) -> Iterat
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+        keys.cleanup()

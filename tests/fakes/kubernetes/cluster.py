@@ -13,6 +13,7 @@ import asyncio
 import copy
 import itertools
 import shutil
+import signal
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,8 +24,11 @@ from typing import Any
 
 from kubernetes.utils.quantity import parse_quantity
 
-from tests.fakes.kubernetes.procs import kill_pod_processes
+from tests.fakes.kubernetes.errors import ApiError
+from tests.fakes.kubernetes.procs import kill_pod_processes, pod_processes, signal_pod_processes
+from tests.fakes.kubernetes.validate import image_reference_error, validate_pod
 
+__all__ = ["ApiError", "FakeCluster", "FakeNode", "default_nodes"]
 GPU = "nvidia.com/gpu"
 SCHEDULED_RESOURCES = ("cpu", "memory", GPU)
 
@@ -78,14 +82,6 @@ def default_nodes() -> list[FakeNode]:
     ]
 
 
-class ApiError(Exception):
-    """Becomes a Status response with this HTTP code."""
-
-    def __init__(self, code: int, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.reason, self.message = code, reason, message
-
-
 def pod_requests(pod: dict[str, Any]) -> dict[str, Decimal]:
     """Sum of the containers' requests (limits stand in for missing requests, as in the API)."""
     total = {r: Decimal(0) for r in SCHEDULED_RESOURCES}
@@ -99,10 +95,19 @@ def pod_requests(pod: dict[str, Any]) -> dict[str, Decimal]:
 
 
 class FakeCluster:
-    def __init__(self, nodes: list[FakeNode], work_root: Path, start_delay_s: float) -> None:
+    def __init__(
+        self,
+        nodes: list[FakeNode],
+        work_root: Path,
+        start_delay_s: float,
+        terminate_delay_s: float = 0.1,
+    ) -> None:
         self.nodes = nodes
         self.work_root = work_root
         self.start_delay_s = start_delay_s
+        # How long a deleted pod stays Terminating at least (the kubelet's round trip), before
+        # it is gone once its processes have exited or its grace period has run out.
+        self.terminate_delay_s = terminate_delay_s
         self.namespaces: dict[str, dict[str, Any]] = {}
         self.pods: dict[tuple[str, str], dict[str, Any]] = {}
         self.services: dict[tuple[str, str], dict[str, Any]] = {}
@@ -152,11 +157,14 @@ class FakeCluster:
     def create_pod(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
         self._require_ns(namespace)
         name = body.get("metadata", {}).get("name")
-        if (namespace, name) in self.pods:
-            raise ApiError(409, "AlreadyExists", f'pods "{name}" already exists')
-        if not body.get("spec", {}).get("containers"):
-            raise ApiError(422, "Invalid", "spec.containers: Required value")
+        old = self.pods.get((namespace, name))
+        if old is not None:
+            # The apiserver's registry wording: a name stays taken until the old pod is gone.
+            prefix = "object is being deleted: " if old["metadata"].get("deletionTimestamp") else ""
+            raise ApiError(409, "AlreadyExists", f'{prefix}pods "{name}" already exists')
+        validate_pod(body)
         pod = self._stamp(copy.deepcopy(body), namespace)
+        pod["spec"].setdefault("terminationGracePeriodSeconds", 30)
         pod.update(kind="Pod", apiVersion="v1")
         pod["status"] = {"phase": "Pending", "qosClass": "Guaranteed", "conditions": []}
         key = (namespace, pod["metadata"]["name"])
@@ -172,10 +180,41 @@ class FakeCluster:
             raise ApiError(404, "NotFound", f'pods "{name}" not found')
         return pod
 
-    def delete_pod(self, namespace: str, name: str) -> dict[str, Any]:
+    def delete_pod(self, namespace: str, name: str, grace_s: int | None = None) -> dict[str, Any]:
+        """Graceful deletion as the API does it: the pod gets deletionTimestamp and
+        deletionGracePeriodSeconds and stays (Terminating) while its containers get SIGTERM; it
+        is removed once they have exited, or SIGKILLed when the grace period runs out. A pod
+        never bound to a node, or a delete with grace 0, goes at once."""
         pod = self.get_pod(namespace, name)
-        del self.pods[(namespace, name)]
-        pod["metadata"]["deletionTimestamp"] = now()
+        meta = pod["metadata"]
+        if meta.get("deletionTimestamp"):
+            return pod  # already terminating: the API answers with the object as it is
+        grace = pod["spec"].get("terminationGracePeriodSeconds", 30) if grace_s is None else grace_s
+        if grace == 0 or not pod["spec"].get("nodeName"):
+            self._remove(namespace, name)
+            return pod
+        meta["deletionTimestamp"] = now()
+        meta["deletionGracePeriodSeconds"] = grace
+        self._touch(pod)
+        signal_pod_processes(meta["uid"], signal.SIGTERM)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        loop.call_later(self.terminate_delay_s, self._reap, namespace, name, meta["uid"], deadline)
+        return pod
+
+    def _reap(self, namespace: str, name: str, uid: str, deadline: float) -> None:
+        """Remove a terminating pod once its processes are gone (SIGKILL at the deadline)."""
+        pod = self.pods.get((namespace, name))
+        if pod is None or pod["metadata"]["uid"] != uid:
+            return
+        loop = asyncio.get_running_loop()
+        if pod_processes(uid) and loop.time() < deadline:
+            loop.call_later(0.05, self._reap, namespace, name, uid, deadline)
+            return
+        self._remove(namespace, name)
+
+    def _remove(self, namespace: str, name: str) -> None:
+        pod = self.pods.pop((namespace, name))
         pod["metadata"]["resourceVersion"] = str(next(self._rv))
         kill_pod_processes(pod["metadata"]["uid"])  # the containers stop with their pod
         shutil.rmtree(self.pod_dir(namespace, name), ignore_errors=True)
@@ -184,7 +223,6 @@ class FakeCluster:
         for other in list(self.pods.values()):
             if not other["spec"].get("nodeName"):
                 self._schedule(other)
-        return pod
 
     def patch_pod_status(self, namespace: str, name: str, status: dict[str, Any]) -> dict:
         pod = self.get_pod(namespace, name)
@@ -263,10 +301,18 @@ class FakeCluster:
         if pod is None or pod["metadata"]["uid"] != uid:
             return  # deleted (or replaced) before it started
         containers = pod["spec"]["containers"]
-        bad = [c for c in containers if c.get("image") in self.bad_images]
+        bad = [
+            c
+            for c in containers
+            if c.get("image") in self.bad_images or image_reference_error(c["image"])
+        ]
         statuses = []
         for c in containers:
-            if c in bad:
+            if image_reference_error(c["image"]):
+                # The kubelet, not the API, parses the reference (pkg/kubelet/images).
+                reason = image_reference_error(c["image"])
+                state = {"waiting": {"reason": "InvalidImageName", "message": reason}}
+            elif c in bad:
                 state = {"waiting": {"reason": "ErrImagePull", "message": "pull access denied"}}
             else:
                 state = {"running": {"startedAt": now()}}

@@ -31,9 +31,13 @@ def pod_processes(uid: str) -> list[tuple[int, str]]:
     return found
 
 
-def kill_pod_processes(uid: str) -> None:
+def signal_pod_processes(uid: str, sig: int) -> None:
     for pid, _ in pod_processes(uid):
         try:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, sig)
         except OSError:
             pass
+
+
+def kill_pod_processes(uid: str) -> None:
+    signal_pod_processes(uid, signal.SIGKILL)

@@ -29,8 +29,9 @@ def parse_sa_token(token: str) -> tuple[str, str] | None:
 
 
 class FakeRbac:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, ca_path: Path) -> None:
         self.root = root
+        self.ca_path = ca_path
         # kind -> (namespace, name) -> object
         self.objects: dict[str, dict[tuple[str, str], dict[str, Any]]] = {
             "ServiceAccount": {},
@@ -39,11 +40,12 @@ class FakeRbac:
         }
 
     def sa_dir(self, namespace: str, account: str) -> Path:
-        """The pod's mounted service-account folder: token, namespace (no ca.crt: plain http)."""
+        """The pod's mounted service-account folder: token, namespace and the API's ca.crt."""
         folder = self.root / "_serviceaccounts" / namespace / account
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "token").write_text(sa_token(namespace, account))
         (folder / "namespace").write_text(namespace)
+        (folder / "ca.crt").write_bytes(self.ca_path.read_bytes())
         return folder
 
     def allows(self, namespace: str, account: str, verb: str, resource: str, ns: str) -> bool:

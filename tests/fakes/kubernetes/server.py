@@ -1,6 +1,8 @@
 """A fake Kubernetes API server on 127.0.0.1 that the official ``kubernetes`` client talks to.
 
-Runs an aiohttp app on its own event loop in a background thread (exec needs websockets).
+Runs an aiohttp app on its own event loop in a background thread (exec needs websockets), over
+HTTPS with its own CA: kubeconfigs carry that CA as certificate-authority-data and each pod's
+service-account folder holds it as ca.crt, as on a real cluster.
 The implemented paths are listed in README.md next to this file. Fault switches act where a
 real API server would answer: ``auth_fail`` (401), ``quota_exceeded`` (403 "exceeded quota" on
 pod create), ``fail_next(status, count)`` (429/500/... for the next calls).
@@ -9,6 +11,7 @@ pod create), ``fail_next(status, count)`` (429/500/... for the next calls).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import copy
 import json
@@ -16,6 +19,7 @@ import os
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +32,7 @@ from tests.fakes.kubernetes.cluster import ApiError, FakeCluster, FakeNode, defa
 from tests.fakes.kubernetes.procs import POD_UID_ENV, kill_pod_processes
 from tests.fakes.kubernetes.rbac import RBAC, FakeRbac, parse_sa_token
 from tests.fakes.kubernetes.selectors import field_matcher, label_matcher
+from tests.fakes.tls import make_server_tls
 
 T = TypeVar("T")
 TOKEN = "styx-fake-token"
@@ -66,8 +71,9 @@ class FakeKubeServer:
 
     def __init__(self, nodes: list[FakeNode] | None = None, start_delay_s: float = 0.05) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="styx-fake-k8s-")
+        self.tls = make_server_tls(Path(self._tmp.name) / "_tls", "styx-fake-kube-apiserver")
         self.cluster = FakeCluster(nodes or default_nodes(), Path(self._tmp.name), start_delay_s)
-        self.rbac = FakeRbac(Path(self._tmp.name))
+        self.rbac = FakeRbac(Path(self._tmp.name), self.tls.ca_path)
         self.port = 0
         self.auth_fail = False
         self.quota_exceeded = False
@@ -82,7 +88,7 @@ class FakeKubeServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://127.0.0.1:{self.port}"
 
     def start(self) -> FakeKubeServer:
         ready = threading.Event()
@@ -104,7 +110,7 @@ class FakeKubeServer:
     async def _start_site(self) -> None:
         self._runner = web.AppRunner(self._app(), handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.tls.server_context())
         await site.start()
         self.port = self._runner.addresses[0][1]
 
@@ -152,7 +158,26 @@ class FakeKubeServer:
         self.faults.append(Fault(status, count, message or f"injected {status}", method))
 
     def pod_names(self, namespace: str = "default") -> list[str]:
+        """Every pod the API still shows, Terminating ones included."""
         return self.call(lambda: sorted(n for ns, n in self.cluster.pods if ns == namespace))
+
+    def wait_pods_gone(self, namespace: str = "default", timeout_s: float = 30.0) -> None:
+        """Until every pod of ``namespace`` has finished terminating (or fail)."""
+        deadline = time.monotonic() + timeout_s
+        while self.pod_names(namespace):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"pods still terminating: {self.pod_names(namespace)}")
+            time.sleep(0.05)
+
+    def undeleted_pod_names(self, namespace: str = "default") -> list[str]:
+        """Pods nobody has asked to delete (no deletionTimestamp)."""
+        return self.call(
+            lambda: sorted(
+                n
+                for (ns, n), pod in self.cluster.pods.items()
+                if ns == namespace and not pod["metadata"].get("deletionTimestamp")
+            )
+        )
 
     def write_kubeconfig(
         self,
@@ -162,13 +187,18 @@ class FakeKubeServer:
         token: str = TOKEN,
         extra_clusters: dict[str, str] | None = None,
     ) -> Path:
-        """A kubeconfig whose contexts all reach this server (``extra_clusters``: name -> URL
-        adds contexts pointing elsewhere, e.g. at a closed port)."""
+        """A kubeconfig whose contexts all reach this server, trusting its CA through
+        ``certificate-authority-data`` (``extra_clusters``: name -> URL adds contexts pointing
+        elsewhere, e.g. at a closed port)."""
         servers = {name: self.url for name in contexts} | dict(extra_clusters or {})
+        ca = base64.b64encode(self.tls.ca_path.read_bytes()).decode()
         doc = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": n, "cluster": {"server": u}} for n, u in servers.items()],
+            "clusters": [
+                {"name": n, "cluster": {"server": u, "certificate-authority-data": ca}}
+                for n, u in servers.items()
+            ],
             "users": [{"name": "styx-user", "user": {"token": token}}],
             "contexts": [
                 {"name": n, "context": {"cluster": n, "user": "styx-user"}} for n in servers
@@ -428,8 +458,15 @@ class FakeKubeServer:
         return web.json_response(self.cluster.get_pod(m["ns"], m["name"]))
 
     async def _delete_pod(self, request: web.Request) -> web.Response:
+        """DeleteOptions.gracePeriodSeconds from the query or the body (the client sends
+        either); without it the pod's terminationGracePeriodSeconds applies."""
         m = request.match_info
-        return web.json_response(self.cluster.delete_pod(m["ns"], m["name"]))
+        grace = request.query.get("gracePeriodSeconds")
+        if grace is None and request.can_read_body:
+            body = await request.json()
+            grace = (body or {}).get("gracePeriodSeconds")
+        pod = self.cluster.delete_pod(m["ns"], m["name"], None if grace is None else int(grace))
+        return web.json_response(pod)
 
     async def _patch_pod_status(self, request: web.Request) -> web.Response:
         m = request.match_info
@@ -478,11 +515,28 @@ class FakeKubeServer:
         3 status). The command runs here with bash-compatible semantics in the pod's folder."""
         m = request.match_info
         pod = self.cluster.get_pod(m["ns"], m["name"])
+        names = [c["name"] for c in pod["spec"]["containers"]]
+        container = request.query.get("container") or names[0]
+        # Rules and wording of the apiserver's exec path (pkg/registry/core/pod/strategy.go
+        # ExecLocation, pkg/kubelet/server): https://kubernetes.io/docs/reference/generated/
+        # kubernetes-api/v1.31/#execute-connect-exec-pod-v1-core
+        if container not in names:
+            raise ApiError(
+                400, "BadRequest", f"container {container} is not valid for pod {m['name']}"
+            )
         if pod["status"].get("phase") != "Running":
-            raise ApiError(400, "BadRequest", f"pod {m['name']} is not running")
+            raise ApiError(
+                400,
+                "BadRequest",
+                f'unable to upgrade connection: container not found ("{container}")',
+            )
         command = request.query.getall("command", [])
         if not command:
             raise ApiError(400, "BadRequest", "you must specify at least 1 command")
+        if not any(request.query.get(k) in ("true", "1") for k in ("stdin", "stdout", "stderr")):
+            raise ApiError(
+                400, "BadRequest", "you must specify at least 1 of stdin, stdout, stderr"
+            )
         ws = web.WebSocketResponse(protocols=(V4,))
         await ws.prepare(request)
         workdir = self.cluster.pod_dir(m["ns"], m["name"])
@@ -498,7 +552,9 @@ class FakeKubeServer:
                 stderr=asyncio.subprocess.PIPE,
             )
         except OSError as e:
-            await self._send_status(ws, 126, f"exec failed: {e}")
+            # The runtime could not start the process: a Failure Status with no exit code, as
+            # the kubelet reports an OCI exec error (there is no process, hence no code).
+            await self._send_start_failure(ws, command[0], e)
             await ws.close()
             return ws
 
@@ -536,7 +592,7 @@ class FakeKubeServer:
 
     def _pod_env(self, pod: dict[str, Any], workdir: Path) -> dict[str, str]:
         """What a process exec'd in the pod sees: its folder as $HOME, the in-cluster API
-        address (plain http here, hence STYX_KUBE_INSECURE_HTTP) and its service account."""
+        address and its service account's folder (token, namespace, ca.crt)."""
         meta = pod["metadata"]
         account = pod["spec"].get("serviceAccountName") or "default"
         env = {
@@ -546,7 +602,6 @@ class FakeKubeServer:
             "LANG": "C.UTF-8",
             "KUBERNETES_SERVICE_HOST": "127.0.0.1",
             "KUBERNETES_SERVICE_PORT": str(self.port),
-            "STYX_KUBE_INSECURE_HTTP": "1",
             "STYX_KUBE_SA_DIR": str(self.rbac.sa_dir(meta["namespace"], account)),
             POD_UID_ENV: meta["uid"],  # so that deleting the pod kills what runs in it
         }
@@ -560,6 +615,8 @@ class FakeKubeServer:
 
     @staticmethod
     async def _send_status(ws: web.WebSocketResponse, code: int, message: str) -> None:
+        """The v1 Status on channel 3 (k8s.io/client-go/tools/remotecommand/v4.go): Success,
+        or Failure/NonZeroExitCode with the code as an ExitCode cause."""
         if code == 0:
             status: dict[str, Any] = {"metadata": {}, "status": "Success"}
         else:
@@ -570,4 +627,27 @@ class FakeKubeServer:
                 "reason": "NonZeroExitCode",
                 "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]},
             }
+        await ws.send_bytes(b"\x03" + json.dumps(status).encode())
+
+    @staticmethod
+    async def _send_start_failure(ws: web.WebSocketResponse, argv0: str, exc: OSError) -> None:
+        """What containerd/runc answer when the command cannot start: InternalError, no code."""
+        why = (
+            f'exec: "{argv0}": executable file not found in $PATH'
+            if isinstance(exc, FileNotFoundError)
+            else f'exec: "{argv0}": {exc.strerror or exc}'
+        )
+        message = (
+            "Internal error occurred: error executing command in container: failed to exec in "
+            "container: OCI runtime exec failed: exec failed: unable to start container "
+            f"process: {why}: unknown"
+        )
+        status = {
+            "metadata": {},
+            "status": "Failure",
+            "message": message,
+            "reason": "InternalError",
+            "details": {"causes": [{"message": message}]},
+            "code": 500,
+        }
         await ws.send_bytes(b"\x03" + json.dumps(status).encode())

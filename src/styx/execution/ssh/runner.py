@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,18 +26,12 @@ def remote_path(path: str) -> str:
     return path
 
 
-# Client settings the node's agent honours too (e.g. the autostop check interval in tests).
-FORWARDED_ENV = ("STYX_AUTOSTOP_CHECK_S",)
-
-
 def wrap_command(cmd: str, env: dict[str, str] | None, cwd: str | None) -> str:
     """A command line for the remote login shell: bash without rc files, env exported.
 
     Environment goes into the script (sshd drops most client-sent variables unless AcceptEnv).
     """
-    full = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
-    full.update(env or {})
-    parts = [f"export {k}={shlex.quote(v)}" for k, v in full.items()]
+    parts = [f"export {k}={shlex.quote(v)}" for k, v in (env or {}).items()]
     if cwd:
         parts.append(f"cd {shlex.quote(remote_path(cwd))}")
     parts.append(cmd)

@@ -32,6 +32,10 @@ class SecurityGroup:
     open_ports: set[int] = field(default_factory=set)
 
 
+# Instance states in which an instance may still need its key pair (start again after stop).
+KEY_USER_STATES = ("pending", "running", "stopping", "stopped")
+
+
 def security_group_name(cluster: str) -> str:
     return f"styx-{cluster}"
 
@@ -225,6 +229,33 @@ class Network:
                     raise
             self._keys[(region, name)] = name
             return name
+
+    async def delete_unused_key_pairs(self, region: str, owner: str) -> None:
+        """Delete the key pairs Styx imported for ``owner`` in ``region`` that no instance
+        uses any more (pending to stopped: a stopped node may start again). Instances keep
+        working without their key pair: EC2 copies the public key into them at first boot."""
+        async with self._lock("key", region):
+            pairs = await self.api.call(
+                "ec2",
+                region,
+                "describe_key_pairs",
+                Filters=[{"Name": f"tag:{TAG_OWNER}", "Values": [owner]}],
+            )
+            for pair in pairs.get("KeyPairs") or []:
+                name = pair["KeyName"]
+                if not name.startswith("styx-"):
+                    continue
+                users = await self.api.reservations(
+                    region,
+                    Filters=[
+                        {"Name": "key-name", "Values": [name]},
+                        {"Name": "instance-state-name", "Values": list(KEY_USER_STATES)},
+                    ],
+                )
+                if users:
+                    continue
+                await self.api.call("ec2", region, "delete_key_pair", KeyName=name)
+                self._keys.pop((region, name), None)
 
 
 def _group_of(raw: dict) -> SecurityGroup:

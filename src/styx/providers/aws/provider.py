@@ -294,6 +294,10 @@ class AWSProvider(StopStart, QuotaLookup, InstanceFamilies, CloudProvider):
         except InstanceNotFoundError:
             return
         await self._delete_group_if_last(region, inst.cluster_name)
+        try:  # best effort, as for the group: a key pair left over never fails terminate
+            await self.network.delete_unused_key_pairs(region, owner_id())
+        except ProviderError as err:
+            log.info("aws %s: key pairs not cleaned up: %s", region, err)
 
     async def _delete_group_if_last(self, region: str, cluster: str) -> None:
         """Best effort: once the cluster's last instance is gone, delete its security group.

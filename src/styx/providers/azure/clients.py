@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from styx.providers.azure.settings import AzureSettings
 
@@ -47,6 +47,9 @@ class AzureClients:
 
     settings: AzureSettings
     credential: Any
+    # Microsoft.Resources/subscriptions (a subscription, its locations), for get_json: a stable
+    # version in azure-rest-api-specs (Microsoft.Resources/stable/2022-12-01/subscriptions.json).
+    SUBSCRIPTIONS_API: ClassVar[str] = "2022-12-01"
 
     def _kwargs(self) -> dict[str, Any]:
         s = self.settings

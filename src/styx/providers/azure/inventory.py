@@ -104,7 +104,7 @@ async def regions(az: AzureClients) -> list[str]:
     if az.settings.regions:
         return list(az.settings.regions)
     sub = az.settings.subscription_id
-    body = await az.call(az.get_json, f"/subscriptions/{sub}/locations", "2022-12-01")
+    body = await az.call(az.get_json, f"/subscriptions/{sub}/locations", az.SUBSCRIPTIONS_API)
     return sorted(
         loc["name"]
         for loc in body.get("value", [])

@@ -87,7 +87,9 @@ class AzureProvider(StopStart, QuotaLookup, InstanceFamilies, CloudProvider):
             await asyncio.wait_for(
                 run_sync(az.credential.get_token, s.scope), timeout=s.credential_timeout_s
             )
-            sub = await az.call(az.get_json, f"/subscriptions/{s.subscription_id}", "2022-12-01")
+            sub = await az.call(
+                az.get_json, f"/subscriptions/{s.subscription_id}", az.SUBSCRIPTIONS_API
+            )
         except TimeoutError:
             return False, (
                 f"azure: disabled: no token within {s.credential_timeout_s:g}s from "

@@ -1,4 +1,4 @@
-"""Credentials and project: Application Default Credentials, or anonymous for a local endpoint."""
+"""Credentials and project: ``gcp.credentials_file`` (a service-account key) or else ADC."""
 
 from __future__ import annotations
 
@@ -21,12 +21,8 @@ class ResolvedAuth:
 
 def resolve(settings: GCPSettings) -> ResolvedAuth:
     """Blocking (ADC may read files or ask the metadata server). Raises CredentialsError."""
-    from google.auth.credentials import AnonymousCredentials
-
-    if settings.use_anonymous:
-        if not settings.project_id:
-            raise _no_project()
-        return ResolvedAuth(AnonymousCredentials(), settings.project_id, "anonymous")
+    if settings.credentials_file:
+        return _from_key_file(settings)
     if not _adc_source_exists():
         # Nothing google.auth.default() could find except the metadata server, and this is not
         # a GCE machine: answer now instead of letting it probe (seconds of retries offline).
@@ -41,6 +37,27 @@ def resolve(settings: GCPSettings) -> ResolvedAuth:
             f"no Google credentials found ({_first_line(exc)}); {LOGIN_FIX}", provider="gcp"
         ) from exc
     project = settings.project_id or adc_project
+    if not project:
+        raise _no_project()
+    return ResolvedAuth(creds, project, _account(creds))
+
+
+def _from_key_file(settings: GCPSettings) -> ResolvedAuth:
+    """The service-account key named by ``gcp.credentials_file`` (its project is the default)."""
+    import os
+
+    from google.oauth2 import service_account
+
+    path = os.path.expanduser(str(settings.credentials_file))
+    try:
+        creds = service_account.Credentials.from_service_account_file(path, scopes=list(SCOPES))
+    except (OSError, ValueError, KeyError) as exc:
+        raise CredentialsError(
+            f"gcp.credentials_file {path}: {_first_line(exc)}; fix: point it at a "
+            "service-account key (JSON) or remove it to use Application Default Credentials",
+            provider="gcp",
+        ) from exc
+    project = settings.project_id or creds.project_id
     if not project:
         raise _no_project()
     return ResolvedAuth(creds, project, _account(creds))

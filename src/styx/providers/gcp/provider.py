@@ -6,7 +6,8 @@
   across zones); the zone is remembered to make later calls direct.
 * Instance types follow :mod:`styx.providers.gcp.machines` (``n1-standard-8+nvidia-tesla-t4:1``).
 * Endpoint override (``api_endpoint`` / STYX_GCP_API_ENDPOINT) for private endpoints or PSC;
-  with ``anonymous_credentials`` (STYX_GCP_ANONYMOUS=1) it talks to a local fake.
+  credentials from ``credentials_file`` (a service-account key) or Application Default
+  Credentials.
 """
 
 from __future__ import annotations

@@ -21,8 +21,9 @@ GPU_IMAGE = (
 @dataclass
 class GCPSettings:
     project_id: str | None = None
-    api_endpoint: str | None = None  # private endpoint / PSC, or a local fake in tests
-    anonymous_credentials: bool = False  # only honoured with an api_endpoint override
+    api_endpoint: str | None = None  # private endpoint / PSC (or any Compute-compatible URL)
+    # A service-account key (JSON) to use instead of Application Default Credentials.
+    credentials_file: str | None = None
     default_region: str = "us-central1"
     ssh_user: str = "styx"
     network: str = "global/networks/default"
@@ -51,8 +52,6 @@ class GCPSettings:
             merged["project_id"] = env_project
         if os.environ.get("STYX_GCP_API_ENDPOINT"):
             merged["api_endpoint"] = os.environ["STYX_GCP_API_ENDPOINT"]
-        if os.environ.get("STYX_GCP_ANONYMOUS", "").lower() in ("1", "true", "yes"):
-            merged["anonymous_credentials"] = True
         merged.update(provider_config("gcp"))
         merged.update(overrides or {})
         known = {f.name for f in fields(cls)} - {"extra"}
@@ -60,8 +59,3 @@ class GCPSettings:
         if "firewall_source_ranges" in kwargs:
             kwargs["firewall_source_ranges"] = tuple(kwargs["firewall_source_ranges"])
         return cls(**kwargs, extra={k: v for k, v in merged.items() if k not in known})
-
-    @property
-    def use_anonymous(self) -> bool:
-        """Anonymous credentials only make sense against an explicit (local/private) endpoint."""
-        return bool(self.anonymous_credentials and self.api_endpoint)
