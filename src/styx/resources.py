@@ -318,7 +318,8 @@ def parse_cloud(value: str, where: str) -> str:
     cloud = CLOUD_ALIASES.get(value.lower(), value.lower())
     if cloud not in CLOUDS:
         raise TaskSpecError(
-            f"{where}: unknown cloud '{clip(value, 60)}'{did_you_mean(value, (*CLOUDS, *ALIASES))}; "
+            f"{where}: unknown cloud '{clip(value, 60)}'"
+            f"{did_you_mean(value, (*CLOUDS, *ALIASES))}; "
             f"expected one of {', '.join(CLOUDS)}",
             field=where,
         )
