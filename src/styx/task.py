@@ -178,7 +178,9 @@ class Task:
         Targets are already normalised and kept inside the node's home by the loader; a local
         node is a sandbox folder, so there absolute targets (``/etc/x``) have nowhere to go.
         """
-        if cloud != "local":
+        from styx.providers.registry import entry
+
+        if not entry(cloud).home_only_mounts:
             return
         for remote in self.file_mounts:
             if remote.startswith("/"):

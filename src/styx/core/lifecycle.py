@@ -56,7 +56,9 @@ async def provision_cluster(
         owner=owner_id(),
     )
     store.upsert_cluster(record)  # before any cloud call: a crash leaves a name to clean up
-    _, public_key = ensure_ssh_key() if best.cloud != "local" else (None, None)
+    from styx.providers.registry import entry
+
+    _, public_key = ensure_ssh_key() if entry(best.cloud).uses_ssh_key else (None, None)
     image = task.resources.image_id if isinstance(task.resources.image_id, str) else None
     template = ProvisionRequest(
         cluster_name=name,

@@ -49,6 +49,16 @@ class ProviderEntry:
     # provider (so without importing its SDK): ``(provider, cluster, instances) -> access``.
     # None: the provider's own ``cluster_access`` is used.
     node_access: str | None = None
+    # Nodes are folders on this machine (a sandbox each): file_mounts targets must stay under
+    # the node's home, since an absolute path there would be the host's own.
+    home_only_mounts: bool = False
+    # Nodes are reached with the Styx SSH key (made once per user before the first launch).
+    uses_ssh_key: bool = True
+
+
+def entry(name: str) -> ProviderEntry:
+    """The registry entry of ``name`` (aliases accepted)."""
+    return PROVIDERS[canonical_name(name)]
 
 
 VM_OVER_SSH = "styx.execution.ssh.access:vm_cluster_access"
@@ -56,7 +66,7 @@ VM_OVER_SSH = "styx.execution.ssh.access:vm_cluster_access"
 PROVIDERS: dict[str, ProviderEntry] = {
     "local": ProviderEntry(
         "styx.providers.local.provider", "LocalProvider", None, inventory=True, regions=False,
-        fallback=True,
+        fallback=True, home_only_mounts=True, uses_ssh_key=False,
     ),
     # asyncssh is a core dependency, and the head node's agent (no asyncssh there) must be able
     # to create this provider to release pool hosts on autostop.
