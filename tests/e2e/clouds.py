@@ -66,8 +66,12 @@ def aws_live(moto: MotoServer, cluster: str, regions: tuple[str, ...]) -> int:
 
 def gcp_live(fake: FakeGCE, cluster: str) -> int:
     """Instances of the cluster a raw GET of the aggregated list shows (every zone)."""
+    from tests.fakes.gcp.auth import access_token
+
     url = f"{fake.base_url}/compute/v1/projects/{fake.project}/aggregated/instances"
-    with urllib.request.urlopen(url, timeout=10) as resp:
+    token = access_token(fake.credentials_file)
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
         data = json.load(resp)
     return sum(
         1
