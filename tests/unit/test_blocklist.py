@@ -109,3 +109,26 @@ def test_a_full_local_machine_is_not_remembered(tmp_path: Path) -> None:
     second = launch("room-again")  # at once: nothing was blocked
     for instance_id in second:
         asyncio.run(local.terminate(instance_id))
+
+
+def test_status_blocked_shows_typed_keys(styx_home: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from styx.cli.cluster import status
+    from styx.state import open_store
+
+    store = open_store()
+    quota = QuotaError("quota 0", provider="gcp", region="us-central1", native_code="QUOTA")
+    BlockList(store, family_of=family).block_for(
+        quota, Placement("gcp", "us-central1", "us-central1-a", "a2.highgpu")
+    )
+    table = CliRunner().invoke(status, ["--blocked"], catch_exceptions=False).output
+    assert "gcp/us-central1 a2 family" in table and "QuotaError" in table
+    rows = json.loads(
+        CliRunner().invoke(status, ["--blocked", "--json"], catch_exceptions=False).output
+    )
+    assert [(r["scope"], r["region"], r["family"], r["zone"]) for r in rows] == [
+        ("region", "us-central1", "a2", None)
+    ]
