@@ -11,8 +11,10 @@ from styx.core.printer import Output
 from styx.errors import ClusterError, StyxError
 from styx.execution.backend import ClusterBackend
 from styx.placement import plan_offers, provider_factory
+from styx.providers.abilities import StopStart
 from styx.providers.base import ProvisionRequest
 from styx.providers.instance import TAG_OWNER, InstanceState
+from styx.retry import backoff_delay
 from styx.scheduler import BlockList, Scheduler
 from styx.state.store import ClusterRecord, ClusterStatus, StateStore, open_store
 from styx.task import Task
@@ -91,7 +93,8 @@ async def provision_cluster(
                     store.remove_cluster(name)
                 raise
             attempt += 1
-            delay = min(300.0, 5.0 * 2 ** min(attempt, 6))
+            # The one backoff rule (styx.retry), floored so a jitter near 0 never spins.
+            delay = max(5.0, backoff_delay(attempt + 1, 5.0, 300.0))
             progress(f"no capacity anywhere yet; retrying in {delay:.0f}s (Ctrl-C to give up)")
             await asyncio.sleep(delay)
             offers = await plan_offers(task, is_blocked=blocks.offer_blocked) or offers
@@ -154,7 +157,7 @@ async def start(name: str) -> None:
 async def stop(name: str) -> None:
     async def action(store: StateStore, record: ClusterRecord) -> None:
         provider = provider_factory()(record.provider)
-        if not provider.capabilities.stop_start:
+        if not isinstance(provider, StopStart):
             raise ClusterError(
                 f"cluster '{name}': {record.provider} cannot stop instances; "
                 "use `styx down` instead",
