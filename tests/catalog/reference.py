@@ -26,6 +26,19 @@ def _rows(cloud: str, inventories: dict) -> list[tuple]:
             for r in catalog.load(cloud).rows]  # fmt: skip
 
 
+def _default_family(cloud: str, itype: str) -> bool:
+    if cloud == "aws":
+        return itype.split(".")[0] in ("m6i", "m7i", "c6i", "c7i", "r6i", "r7i")
+    if cloud == "gcp":
+        return itype.rsplit("-", 1)[0] in ("n2-standard", "n2-highmem", "n2-highcpu")
+    if cloud == "azure":
+        size = itype.removeprefix("Standard_")
+        return (size[0] in "DE" and size.endswith("s_v5")) or (
+            size[0] == "F" and size.endswith("s_v2")
+        )
+    return True
+
+
 def feasible(r: Resources, num_nodes: int = 1, clouds=None, inventories=None) -> dict[tuple, float]:
     """identity (cloud, region, type, spot, acc, count) -> total hourly price."""
     inventories = inventories or {}
@@ -37,10 +50,17 @@ def feasible(r: Resources, num_nodes: int = 1, clouds=None, inventories=None) ->
                 continue
             if cand.cloud and cand.cloud != cloud:
                 continue
-            cpus = cand.cpus
-            if (cloud not in inventories and not (cand.cpus or cand.memory or cand.accelerators
-                                                   or cand.instance_type)):  # fmt: skip
-                cpus = Quantity(4, at_least=True)
+            cpus, memory = cand.cpus, cand.memory
+            # SkyPilot's defaults, written out from its catalog code: a CPU-only request with
+            # no instance type gets 8+ vCPUs when it names neither cpus nor memory, 4 GiB per
+            # vCPU when it names no memory, and only the current m/c/r-style families.
+            defaulted = (cloud not in inventories and not cand.accelerators
+                         and not cand.instance_type)  # fmt: skip
+            if defaulted:
+                if cpus is None and memory is None:
+                    cpus = Quantity(8, at_least=True)
+                if memory is None:
+                    memory = Quantity(4, per_cpu=True)
             for region, itype, vcpus, mem, acc, count, od, spot, zones in _rows(cloud, inventories):
                 if cand.region and region != cand.region:
                     continue
@@ -63,9 +83,11 @@ def feasible(r: Resources, num_nodes: int = 1, clouds=None, inventories=None) ->
                         continue
                 elif count:
                     continue
+                if defaulted and not _default_family(cloud, itype):
+                    continue
                 if cpus is not None and not cpus.admits(vcpus):
                     continue
-                if cand.memory is not None and not cand.memory.admits(mem, vcpus):
+                if memory is not None and not memory.admits(mem, vcpus):
                     continue
                 price = spot if cand.use_spot else od
                 if price is None:
