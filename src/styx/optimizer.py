@@ -250,11 +250,11 @@ def _with_default(r: Resources, inventory: bool) -> Resources:
 
 def _feasible(r: Resources, num_nodes: int, ctx: _Context) -> list[_Keyed]:
     """Feasible offers for one single-choice candidate, as (key, offer), unsorted across clouds."""
+    from styx.catalog.defaults import applies, in_default_family
+
     out: list[_Keyed] = []
     budget = r.max_hourly_cost / num_nodes if r.max_hourly_cost is not None else None
     sized = _with_default(r, inventory=False)
-    from styx.catalog.defaults import applies, in_default_family
-
     default_family = applies(r)
     for cloud, index in ctx.indexes.items():
         if r.cloud and r.cloud != cloud:

@@ -13,7 +13,12 @@ import pytest
 from styx.optimizer import plan
 from styx.providers.base import ProvisionRequest
 from styx.providers.kubernetes.provider import KubernetesProvider
-from styx.providers.kubernetes.shapes import NodeInfo, instance_types, resolve_shape
+from styx.providers.kubernetes.shapes import (
+    NodeInfo,
+    instance_types,
+    non_gpu_requests,
+    resolve_shape,
+)
 from styx.resources import Resources
 from tests.fakes.kubernetes.cluster import FakeNode
 from tests.fakes.kubernetes.server import FakeKubeServer
@@ -117,6 +122,34 @@ def test_classes_split_what_is_free_on_the_node() -> None:
     assert {t.name: t.vcpus for t in instance_types([node], "r")}[CLASS8] == 96
     assert {t.name: t.vcpus for t in instance_types([busy], "r")}[CLASS8] == 90
     assert resolve_shape(CLASS8, 8, [busy]).cpus == 90
-    # CPU classes fit only where the CPUs are free.
-    full = NodeInfo("c", 8, 32, 0, requested_cpus=7.5, requested_memory_gib=0)
-    assert [t.name for t in instance_types([full], "r")] == []
+    assert busy.free_cpus == 90 and busy.free_memory_gib == 1008
+
+
+def _pod(node: str | None, phase: str, **resources: dict[str, str]):  # type: ignore[no-untyped-def]
+    from kubernetes.client import (
+        V1Container,
+        V1Pod,
+        V1PodSpec,
+        V1PodStatus,
+        V1ResourceRequirements,
+    )
+
+    container = V1Container(name="c", resources=V1ResourceRequirements(**resources))
+    return V1Pod(
+        spec=V1PodSpec(node_name=node, containers=[container]), status=V1PodStatus(phase=phase)
+    )
+
+
+def test_only_unfinished_pods_without_gpus_count() -> None:
+    pods = [
+        _pod("n", "Running", requests={"cpu": "250m", "memory": "512Mi"}),
+        _pod("n", "Pending", limits={"cpu": "1", "memory": "1Gi"}),  # limits stand in
+        _pod("n", "Succeeded", requests={"cpu": "8"}),
+        _pod("n", "Failed", requests={"cpu": "8"}),
+        _pod("n", "Running", requests={"cpu": "12"}, limits={"nvidia.com/gpu": "1"}),
+        _pod(None, "Pending", requests={"cpu": "8"}),  # not bound to a node yet
+        _pod("m", "Running", requests={"cpu": "2"}),
+    ]
+    got = non_gpu_requests(pods)
+    assert got["n"] == pytest.approx((1.25, 1.5)) and got["m"] == pytest.approx((2.0, 0.0))
+    assert set(got) == {"n", "m"}

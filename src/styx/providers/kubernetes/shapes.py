@@ -174,7 +174,8 @@ def instance_types(nodes: list[NodeInfo], region: str | None) -> list[InstanceTy
     types = [
         InstanceType(name=name, vcpus=cpus, memory_gib=mem, region=region)
         for name, (cpus, mem) in RESOURCE_CLASSES.items()
-        if any(cpus <= n.free_cpus and mem <= n.free_memory_gib for n in nodes)
+        # CPU classes are sized by allocatable: whether one fits now is the scheduler's call.
+        if any(cpus <= n.cpus and mem <= n.memory_gib for n in nodes)
     ]
     for name, (shape, _node) in _gpu_classes(nodes).items():
         types.append(
