@@ -15,10 +15,11 @@ that order. Rules:
   without a spot market are dropped); otherwise on-demand. ``region``/``zone`` pin; a pinned
   zone leaves only that zone in ``Offer.zones``. ``max_hourly_cost`` caps the *total* price of
   the placement (``num_nodes`` x hourly price).
-* **Default size.** When a request names no cpus, memory, accelerators or instance type, catalog
-  clouds get SkyPilot's default of ``cpus: 4+`` (memory unconstrained); inventory clouds get no
-  default, so on the local machine or a pool the smallest (cheapest, then fewest vCPUs) shape
-  wins.
+* **Default size.** A CPU-only request without an instance type gets SkyPilot's defaults on
+  catalog clouds (:mod:`styx.catalog.defaults`): ``cpus: 8+`` when neither cpus nor memory is
+  given, 4 GiB per vCPU when memory is not given, and only the current general/compute/memory
+  families (never burstable types). Inventory clouds get no default, so on the local machine or
+  a pool the smallest (cheapest, then fewest vCPUs) shape wins.
 * **Alternatives.** Several accelerator candidates or ``any_of`` branches: all feasible offers
   merged and ranked by price (cheapest wins). ``ordered`` branches: offers grouped by branch in
   the user's order, each group ranked by price. An offer reachable from two branches is listed
@@ -39,7 +40,7 @@ from typing import TYPE_CHECKING
 
 from styx.errors import ResourcesUnavailableError
 from styx.providers.registry import provider_names
-from styx.resources import Quantity, Resources
+from styx.resources import Resources
 
 if TYPE_CHECKING:
     # Only for annotations: importing styx.providers pulls in asyncio (~50 ms), which a
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
     from styx.providers.instance import InstanceType
 
 CATALOG_CLOUDS = provider_names(catalog=True)
-DEFAULT_CPUS = Quantity(4, at_least=True)
 
 
 @dataclass(frozen=True)
@@ -244,24 +244,30 @@ class _Context:
 
 
 def _with_default(r: Resources, inventory: bool) -> Resources:
-    if inventory or r.cpus or r.memory or r.accelerators or r.instance_type:
-        return r
-    return replace(r, cpus=DEFAULT_CPUS)
+    from styx.catalog import defaults
+
+    return r if inventory else defaults.sized(r)
 
 
 def _feasible(r: Resources, num_nodes: int, ctx: _Context) -> list[_Keyed]:
     """Feasible offers for one single-choice candidate, as (key, offer), unsorted across clouds."""
+    from styx.catalog.defaults import applies, in_default_family
+
     out: list[_Keyed] = []
     budget = r.max_hourly_cost / num_nodes if r.max_hourly_cost is not None else None
     sized = _with_default(r, inventory=False)
+    default_family = applies(r)
     for cloud, index in ctx.indexes.items():
         if r.cloud and r.cloud != cloud:
             continue
-        c = r if cloud in ctx.inventory_clouds else sized
+        inventory = cloud in ctx.inventory_clouds
+        c = r if inventory else sized
         cpus, memory, region, zone = c.cpus, c.memory, c.region, c.zone
         for key, o in index.pool(c):
             if budget is not None and o.hourly_price > budget + 1e-9:
                 break  # the pool is sorted by price: nothing further fits the budget
+            if default_family and not inventory and not in_default_family(cloud, o.instance_type):
+                continue
             if region and o.region != region:
                 continue
             if zone and zone not in o.zones:

@@ -17,7 +17,7 @@ from styx.providers.instance import InstanceType
 
 CATALOG = ("aws", "gcp", "azure")
 ALIASES = {"k8s": "kubernetes"}
-DEFAULT_CLOUD_CPUS = "4+"  # SkyPilot's default for a task that asks for nothing
+DEFAULT_CLOUD_CPUS = "8+"  # SkyPilot: a CPU-only task naming neither cpus nor memory
 Row = tuple[str, str, float, float, str | None, int | None, float, float | None, tuple[str, ...]]
 
 
@@ -121,14 +121,34 @@ def row_fits(
             return False
     elif count:
         return False  # a request without accelerators never gets a GPU machine
-    cpus = choice.get("cpus")
-    asks_nothing = not (cpus or choice.get("memory") or choice["acc"] or pinned_type)
-    if cpus is None and asks_nothing and not inventory:
-        cpus = DEFAULT_CLOUD_CPUS
+    cpus, memory = choice.get("cpus"), choice.get("memory")
+    # SkyPilot's defaults, written out from its catalog code: a CPU-only request with no
+    # instance type gets 8+ vCPUs when it names neither cpus nor memory, 4 GiB per vCPU when it
+    # names no memory, and only the current m/c/r-style families.
+    defaulted = not inventory and choice["acc"] is None and not pinned_type
+    if defaulted:
+        if not _default_family(cloud, itype):
+            return False
+        if cpus is None and memory is None:
+            cpus = DEFAULT_CLOUD_CPUS
+        if memory is None:
+            memory = "4x"
     if cpus is not None and not admits(cpus, vcpus):
         return False
-    memory = choice.get("memory")
     return memory is None or admits(memory, mem, vcpus)
+
+
+def _default_family(cloud: str, itype: str) -> bool:
+    if cloud == "aws":
+        return itype.split(".")[0] in ("m6i", "m7i", "c6i", "c7i", "r6i", "r7i")
+    if cloud == "gcp":
+        return itype.rsplit("-", 1)[0] in ("n2-standard", "n2-highmem", "n2-highcpu")
+    if cloud == "azure":
+        size = itype.removeprefix("Standard_")
+        return (size[0] in "DE" and size.endswith("s_v5")) or (
+            size[0] == "F" and size.endswith("s_v2")
+        )
+    return True
 
 
 def feasible(data: dict[str, Any], num_nodes: int = 1, clouds=None, inventories=None) -> dict:

@@ -14,8 +14,9 @@ from styx.resources import Resources
 
 FAMILIES = {
     "aws": ["t3.", "m5.", "m6i.", "m7i.", "c5.", "c6i.", "r5.", "r6i.", "g4dn.", "g5.", "g6.",
-            "p3.", "p4d.", "p5."],
-    "gcp": ["e2-", "n1-", "n2-", "c2-", "c3-", "a2-", "a3-", "g2-"],
+            "p3.", "p4d.", "p5.", "c7i.", "r7i.", "p4de.", "p5e.", "p5en.", "p6-b200.", "g6e.",
+            "inf2.", "trn1.", "trn1n.", "trn2."],
+    "gcp": ["e2-", "n1-", "n2-", "c2-", "c3-", "a2-", "a3-", "a4-", "g2-"],
     "azure": ["Standard_D", "Standard_E", "Standard_F", "Standard_NC", "Standard_ND"],
 }  # fmt: skip
 REGIONS = {
@@ -44,8 +45,11 @@ def test_shipped_snapshot_covers_families_and_regions(cloud: str) -> None:
 def test_provenance_header(cloud: str) -> None:
     prov = catalog.load(cloud).provenance
     assert prov.schema_version == SCHEMA_VERSION and prov.cloud == cloud
-    assert prov.as_of == "2024-06-01"
-    assert "transcribed from public list prices, as of 2024-06" in prov.notes
+    assert prov.as_of == "2025-08-01"
+    assert "transcribed from public list prices (reference region), first as of 2024-06" in (
+        prov.notes
+    )
+    assert "2025-08 update from the" in prov.notes  # what changed, and from which list
     assert "spot prices are estimates" in prov.notes
     assert prov.source
     lines = (SHIPPED_DIR / f"{cloud}.csv").read_text().splitlines()
@@ -73,7 +77,7 @@ def _user_file(home: Path, cloud: str = "aws") -> Path:
 
 def _write_user(home: Path, as_of: str, price: float) -> None:
     shipped = catalog.load("aws")
-    rows = [r for r in shipped.rows if r.instance_type == "m5.large"]
+    rows = [r for r in shipped.rows if r.instance_type == "m6i.large"]
     rows = [type(r)(**{**{s: getattr(r, s) for s in r.__slots__}, "price": price}) for r in rows]
     write_catalog(_user_file(home), Provenance(SCHEMA_VERSION, "aws", as_of, "test", ""), rows)
     catalog.clear_cache()
@@ -148,6 +152,6 @@ def test_snapshot_is_reproducible_from_the_builder(tmp_path: Path) -> None:
 
     rows = build_snapshot.aws_rows()
     prov = Provenance(SCHEMA_VERSION, "aws", build_snapshot.AS_OF, build_snapshot.SOURCES["aws"],
-                      build_snapshot.NOTES)  # fmt: skip
+                      build_snapshot.notes("aws"))  # fmt: skip
     write_catalog(tmp_path / "aws.csv", prov, rows)
     assert (tmp_path / "aws.csv").read_text() == (SHIPPED_DIR / "aws.csv").read_text()

@@ -68,7 +68,8 @@ def test_catalog_list_filters() -> None:
 def test_catalog_info_shows_provenance() -> None:
     data = json.loads(run(catalog, "info", "--json").output)
     assert [d["cloud"] for d in data] == ["aws", "gcp", "azure"]
-    assert all(d["as_of"] == "2024-06-01" and "as of 2024-06" in d["notes"] for d in data)
+    assert all(d["as_of"] == "2025-08-01" and "2025-08 update" in d["notes"] for d in data)
+    assert all(isinstance(d["age_days"], int) and d["age_days"] >= 0 for d in data)
 
 
 def test_catalog_refresh_command(pricing: PricingServer, styx_home: Path) -> None:

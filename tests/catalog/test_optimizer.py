@@ -187,7 +187,7 @@ def test_blocked_offers_are_skipped() -> None:
 
 def test_default_size_and_tie_breaking_are_deterministic() -> None:
     first = plan(R())
-    assert first[0].vcpus >= 4
+    assert first[0].vcpus >= 8 and first[0].memory_gib >= 4 * first[0].vcpus
     assert [ident(o) for o in plan(R())] == [ident(o) for o in first]
     keys = [(o.total_hourly_price, o.vcpus, o.memory_gib, o.cloud, o.region) for o in first]
     assert keys == sorted(keys)

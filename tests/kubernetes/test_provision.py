@@ -156,7 +156,8 @@ def test_instance_types_from_nodes(k8s: KubernetesProvider) -> None:
     assert "xlarge" not in types  # 8 CPU fits nowhere
     gpu = types["gpu-tesla-t4-1"]
     assert (gpu.accelerator_name, gpu.accelerator_count) == ("T4", 1)
-    assert gpu.vcpus == 3 and gpu.memory_gib == 12 and gpu.region == "fake"
+    # Nothing else requests resources on the GPU node: the 1-GPU class gets all of it.
+    assert gpu.vcpus == 4 and gpu.memory_gib == 16 and gpu.region == "fake"
 
 
 def test_contexts_are_regions_filtered_by_allowed_contexts(

@@ -4,7 +4,8 @@
 
 The tables below were transcribed by hand from the clouds' public list prices (AWS EC2
 on-demand pricing pages, GCP Compute Engine pricing page, Azure Retail Prices / VM pricing
-pages) for the reference region of each cloud, as of 2024-06, without network access. Other
+pages) for the reference region of each cloud, first as of 2024-06 and updated as of 2025-08
+(see CHANGES), without network access. Other
 regions apply a plausible per-region multiplier. Spot prices are *estimates*: the on-demand
 price times a typical per-family discount with a small deterministic per-region spread; live
 spot prices move hourly. ``styx catalog refresh`` replaces these with fetched prices.
@@ -19,7 +20,7 @@ from pathlib import Path
 from styx.catalog.schema import SCHEMA_VERSION, CatalogRow, Provenance
 from styx.catalog.store import write_catalog
 
-AS_OF = "2024-06-01"
+AS_OF = "2025-08-01"
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 GPU_MEMORY = {
@@ -33,6 +34,12 @@ GPU_MEMORY = {
     "L4": 24,
     "A10G": 24,
     "A10": 24,
+    "H200": 141,
+    "B200": 180,
+    "L40S": 48,
+    "Inferentia2": 32,
+    "Trainium": 32,
+    "Trainium2": 96,
 }
 
 # name: (vcpus, memory GiB, accelerator, count, reference on-demand $/h)
@@ -117,6 +124,30 @@ AWS_SHAPES: dict[str, Shape] = {
         ],
     ),
     **_sizes(
+        "c7i.",
+        [
+            ("large", 2, 4, 0.08925),
+            ("xlarge", 4, 8, 0.1785),
+            ("2xlarge", 8, 16, 0.357),
+            ("4xlarge", 16, 32, 0.714),
+            ("8xlarge", 32, 64, 1.428),
+            ("16xlarge", 64, 128, 2.856),
+            ("48xlarge", 192, 384, 8.568),
+        ],
+    ),
+    **_sizes(
+        "r7i.",
+        [
+            ("large", 2, 16, 0.1323),
+            ("xlarge", 4, 32, 0.2646),
+            ("2xlarge", 8, 64, 0.5292),
+            ("4xlarge", 16, 128, 1.0584),
+            ("8xlarge", 32, 256, 2.1168),
+            ("16xlarge", 64, 512, 4.2336),
+            ("48xlarge", 192, 1536, 12.7008),
+        ],
+    ),
+    **_sizes(
         "r5.",
         [
             ("large", 2, 16, 0.126),
@@ -162,8 +193,30 @@ AWS_SHAPES: dict[str, Shape] = {
     "p3.8xlarge": (32, 244, "V100", 4, 12.24),
     "p3.16xlarge": (64, 488, "V100", 8, 24.48),
     "p3dn.24xlarge": (96, 768, "V100-32GB", 8, 31.212),
-    "p4d.24xlarge": (96, 1152, "A100", 8, 32.7726),
-    "p5.48xlarge": (192, 2048, "H100", 8, 98.32),
+    # P4/P5 on-demand prices as cut by AWS in June 2025 (up to ~45%).
+    "p4d.24xlarge": (96, 1152, "A100", 8, 21.96),
+    "p4de.24xlarge": (96, 1152, "A100-80GB", 8, 27.447),
+    "p5.4xlarge": (16, 256, "H100", 1, 6.88),
+    "p5.48xlarge": (192, 2048, "H100", 8, 55.04),
+    "p5e.48xlarge": (192, 2048, "H200", 8, 60.0),
+    "p5en.48xlarge": (192, 2048, "H200", 8, 63.296),
+    "p6-b200.48xlarge": (192, 2048, "B200", 8, 113.9328),
+    "g6e.xlarge": (4, 32, "L40S", 1, 1.861),
+    "g6e.2xlarge": (8, 64, "L40S", 1, 2.24208),
+    "g6e.4xlarge": (16, 128, "L40S", 1, 3.00424),
+    "g6e.8xlarge": (32, 256, "L40S", 1, 4.52856),
+    "g6e.16xlarge": (64, 512, "L40S", 1, 7.57719),
+    "g6e.12xlarge": (48, 384, "L40S", 4, 10.49264),
+    "g6e.24xlarge": (96, 768, "L40S", 4, 15.06559),
+    "g6e.48xlarge": (192, 1536, "L40S", 8, 30.13118),
+    "inf2.xlarge": (4, 16, "Inferentia2", 1, 0.7582),
+    "inf2.8xlarge": (32, 128, "Inferentia2", 1, 1.96786),
+    "inf2.24xlarge": (96, 384, "Inferentia2", 6, 6.49063),
+    "inf2.48xlarge": (192, 768, "Inferentia2", 12, 12.98127),
+    "trn1.2xlarge": (8, 32, "Trainium", 1, 1.34375),
+    "trn1.32xlarge": (128, 512, "Trainium", 16, 21.5),
+    "trn1n.32xlarge": (128, 512, "Trainium", 16, 24.78),
+    "trn2.48xlarge": (192, 2048, "Trainium2", 16, 44.7),
 }
 
 AWS_REGIONS = {  # region: (price multiplier, zones)
@@ -179,6 +232,33 @@ AWS_REGIONS = {  # region: (price multiplier, zones)
 # Families not offered everywhere (the rest are in every region above).
 AWS_FAMILY_REGIONS = {
     "p5": ("us-east-1", "us-east-2", "us-west-2"),
+    "p5e": ("us-east-2", "us-west-2"),
+    "p5en": ("us-east-1", "us-east-2", "us-west-2", "ap-northeast-1"),
+    "p6-b200": ("us-east-1", "us-west-2"),
+    "p4de": ("us-east-1", "us-west-2"),
+    "g6e": ("us-east-1", "us-east-2", "us-west-2", "eu-central-1", "ap-northeast-1"),
+    "inf2": ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "ap-northeast-1"),
+    "trn1": ("us-east-1", "us-east-2", "us-west-2"),
+    "trn1n": ("us-east-1", "us-east-2", "us-west-2"),
+    "trn2": ("us-east-2",),
+    "c7i": (
+        "us-east-1",
+        "us-east-2",
+        "us-west-2",
+        "eu-west-1",
+        "eu-central-1",
+        "ap-northeast-1",
+        "ap-southeast-1",
+    ),
+    "r7i": (
+        "us-east-1",
+        "us-east-2",
+        "us-west-2",
+        "eu-west-1",
+        "eu-central-1",
+        "ap-northeast-1",
+        "ap-southeast-1",
+    ),
     "p4d": ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1"),
     "p3dn": ("us-east-1", "us-west-2"),
     "g6": ("us-east-1", "us-east-2", "us-west-2", "eu-central-1", "ap-northeast-1"),
@@ -208,6 +288,17 @@ AWS_SPOT = {
     "p3dn": 0.35,
     "p4d": 0.45,
     "p5": 0.5,
+    "c7i": 0.45,
+    "r7i": 0.4,
+    "p4de": 0.45,
+    "p5e": 0.5,
+    "p5en": 0.5,
+    "p6-b200": 0.55,
+    "g6e": 0.4,
+    "inf2": 0.35,
+    "trn1": 0.3,
+    "trn1n": 0.3,
+    "trn2": 0.4,
 }
 
 
@@ -238,7 +329,13 @@ GCP_SHAPES: dict[str, Shape] = {
     "a2-ultragpu-2g": (24, 340, "A100-80GB", 2, 10.1376),
     "a2-ultragpu-4g": (48, 680, "A100-80GB", 4, 20.2752),
     "a2-ultragpu-8g": (96, 1360, "A100-80GB", 8, 40.5504),
+    "a3-highgpu-1g": (26, 234, "H100", 1, 11.061),
+    "a3-highgpu-2g": (52, 468, "H100", 2, 22.122),
+    "a3-highgpu-4g": (104, 936, "H100", 4, 44.244),
     "a3-highgpu-8g": (208, 1872, "H100", 8, 88.253),
+    "a3-megagpu-8g": (208, 1872, "H100", 8, 94.156),
+    "a3-ultragpu-8g": (224, 2952, "H200", 8, 84.806),
+    "a4-highgpu-8g": (224, 3968, "B200", 8, 100.5),
     "g2-standard-4": (4, 16, "L4", 1, 0.70683),
     "g2-standard-8": (8, 32, "L4", 1, 0.85362),
     "g2-standard-12": (12, 48, "L4", 1, 1.00041),
@@ -283,7 +380,9 @@ GCP_REGIONS = {
     "asia-northeast1": (1.28, ("asia-northeast1-a", "asia-northeast1-b", "asia-northeast1-c")),
 }
 GCP_FAMILY_REGIONS = {
+    "a3-ultragpu": ("us-central1", "us-east4", "europe-west1", "asia-northeast1"),
     "a3": ("us-central1", "us-east4", "europe-west4", "asia-east1"),
+    "a4": ("us-central1", "us-east4", "europe-west4"),
     "a2-ultragpu": ("us-central1", "us-east4", "europe-west4"),
     "a2-highgpu": ("us-central1", "us-east1", "us-west1", "europe-west4", "asia-northeast1"),
     "a2-megagpu": ("us-central1", "us-east1", "europe-west4"),
@@ -308,6 +407,7 @@ GCP_SPOT = {
     "c3": 0.3,
     "a2": 0.32,
     "a3": 0.4,
+    "a4": 0.45,
     "g2": 0.4,
     "T4": 0.31,
     "V100": 0.3,
@@ -356,6 +456,9 @@ AZURE_SHAPES |= {
     "Standard_ND96asr_v4": (96, 900, "A100", 8, 27.197),
     "Standard_ND96amsr_A100_v4": (96, 1900, "A100-80GB", 8, 32.77),
     "Standard_ND96isr_H100_v5": (96, 1900, "H100", 8, 98.32),
+    "Standard_ND96isr_H200_v5": (96, 1850, "H200", 8, 84.8),
+    "Standard_NC40ads_H100_v5": (40, 320, "H100", 1, 6.98),
+    "Standard_NC80adis_H100_v5": (80, 640, "H100", 2, 13.96),
     "Standard_NV36ads_A10_v5": (36, 440, "A10", 1, 3.2),
     "Standard_NV72ads_A10_v5": (72, 880, "A10", 2, 6.52),
 }
@@ -372,6 +475,9 @@ AZURE_REGIONS = {
 }
 AZURE_FAMILY_REGIONS = {
     "ND96isr_H100": ("eastus", "westus3", "southcentralus", "westeurope"),
+    "ND96isr_H200": ("eastus2", "westus3", "southcentralus", "uksouth"),
+    "NC40ads_H100": ("eastus", "eastus2", "southcentralus", "westeurope", "uksouth"),
+    "NC80adis_H100": ("eastus", "eastus2", "southcentralus", "westeurope", "uksouth"),
     "ND96a": ("eastus", "westus2", "southcentralus", "westeurope", "japaneast"),
     "NC": (
         "eastus",
@@ -477,17 +583,34 @@ SOURCES = {
     "azure": "Azure Retail Prices API (prices.azure.com/api/retail/prices), Linux pay-as-you-go",
 }
 NOTES = (
-    "transcribed from public list prices, as of 2024-06; non-reference regions use an "
-    "approximate regional multiplier; spot prices are estimates (typical discount per "
-    "family), not quotes"
+    "transcribed from public list prices (reference region), first as of 2024-06; "
+    "non-reference regions use an approximate regional multiplier; spot prices are estimates "
+    "(typical discount per family), not quotes"
 )
+# What the 2025-08 update changed, per cloud, and from which public list (kept in each file's
+# provenance notes so `styx catalog info` can say it).
+CHANGES = {
+    "aws": "2025-08 update from the AWS EC2 On-Demand pricing page and the AWS 2025-06 price "
+    "reduction announcement for P4/P5 (up to 45%): p4d/p5 repriced; added p4de, p5.4xlarge "
+    "(H100:1), p5e/p5en (H200), p6-b200 (B200), g6e (L40S), inf2 (Inferentia2), trn1/trn1n "
+    "(Trainium), trn2 (Trainium2), c7i, r7i",
+    "gcp": "2025-08 update from the GCP Compute Engine GPU pricing page: added a3-highgpu-1g/2g/4g "
+    "(H100:1/2/4), a3-megagpu-8g, a3-ultragpu-8g (H200), a4-highgpu-8g (B200)",
+    "azure": "2025-08 update from the Azure Linux VM pricing page / Retail Prices API: added "
+    "NC40ads_H100_v5 (H100:1), NC80adis_H100_v5 (H100:2), ND96isr_H200_v5 (H200:8)",
+}
+
+
+def notes(cloud: str) -> str:
+    """The provenance notes of ``cloud``'s snapshot: how it was made, and what changed when."""
+    return f"{NOTES}; {CHANGES[cloud]}"
 
 
 def main() -> int:
     builders = {"aws": aws_rows, "gcp": gcp_rows, "azure": azure_rows}
     for cloud, build in builders.items():
         rows = build()
-        prov = Provenance(SCHEMA_VERSION, cloud, AS_OF, SOURCES[cloud], NOTES)
+        prov = Provenance(SCHEMA_VERSION, cloud, AS_OF, SOURCES[cloud], notes(cloud))
         write_catalog(DATA_DIR / f"{cloud}.csv", prov, rows)
         print(f"{cloud}: {len(rows)} rows -> {DATA_DIR / f'{cloud}.csv'}")
     return 0

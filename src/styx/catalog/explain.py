@@ -76,7 +76,14 @@ def explain_candidate(
         offers = typed
         what = r.instance_type
     elif not r.accelerators:
-        offers = [o for o in offers if not o.accelerator_count]
+        from styx.catalog.defaults import in_default_family
+
+        offers = [
+            o
+            for o in offers
+            if not o.accelerator_count
+            and (o.cloud in ctx.inventory_clouds or in_default_family(o.cloud, o.instance_type))
+        ]
         if not offers:
             return f"no CPU-only offer in {where}"
     if r.region:

@@ -16,6 +16,7 @@ from styx.providers.registry import provider_names
 
 if TYPE_CHECKING:
     from styx.optimizer import Offer
+    from styx.resources import Resources
 
 CLOUD_CHOICE = click.Choice(provider_names(catalog=True), case_sensitive=False)
 PLAN_FIELDS = (
@@ -30,6 +31,9 @@ PLAN_FIELDS = (
     "hourly_price",
     "num_nodes",
     "total_hourly_price",
+    "disk_size",
+    "ports",
+    "image_id",
 )
 
 
@@ -172,9 +176,14 @@ def show_gpus(name: str | None, cloud: str | None, as_json: bool) -> None:
 # ---- catalog ---------------------------------------------------------------------------------
 
 
-@click.group(name="catalog")
-def catalog() -> None:
-    """The offline catalog of instance types and prices (AWS, GCP, Azure)."""
+@click.group(name="catalog", invoke_without_command=True)
+@click.pass_context
+def catalog(ctx: click.Context) -> None:
+    """The offline catalog of instance types and prices (AWS, GCP, Azure).
+
+    Without a subcommand: ``styx catalog info`` (each snapshot's date and age)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(catalog_info, as_json=False)
 
 
 def _parse_gpu(value: str | None) -> tuple[str, int | None] | None:
@@ -268,15 +277,20 @@ def catalog_list(
 def catalog_info(as_json: bool) -> None:
     """Where each cloud's catalog comes from, and how old it is."""
     from styx.catalog import CATALOG_CLOUDS, load
+    from styx.catalog.age import age_days, max_age_days
 
     data = []
+    limit = max_age_days()
     for cloud in CATALOG_CLOUDS:
         cat = load(cloud)
         p = cat.provenance
+        days = age_days(p.as_of)
         data.append(
             {
                 "cloud": cloud,
                 "as_of": p.as_of,
+                "age_days": days,
+                "stale": bool(limit and days is not None and days > limit),
                 "rows": len(cat.rows),
                 "source": p.source,
                 "notes": p.notes,
@@ -286,8 +300,21 @@ def catalog_info(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
-    rows = [(d["cloud"], d["as_of"], d["rows"], d["source"], d["path"]) for d in data]
-    click.echo(_render_table(None, ("CLOUD", "AS OF", "ROWS", "SOURCE", "FILE"), rows), nl=False)
+    rows = [
+        (
+            d["cloud"],
+            d["as_of"],
+            f"{d['age_days']}d{' (old)' if d['stale'] else ''}",
+            d["rows"],
+            d["source"],
+            d["path"],
+        )
+        for d in data
+    ]
+    cols = ("CLOUD", "SNAPSHOT DATE", "AGE", "ROWS", "SOURCE", "FILE")
+    click.echo(_render_table(None, cols, rows), nl=False)
+    if any(d["stale"] for d in data):
+        click.echo(f"Older than {limit} days (catalog.max_age_days): run `styx catalog refresh`.")
 
 
 @catalog.command(name="refresh")
@@ -324,7 +351,30 @@ def catalog_refresh(clouds: tuple[str, ...], timeout: float | None) -> None:
 # ---- dry-run plan ----------------------------------------------------------------------------
 
 
-def _plan_record(o: Offer) -> dict[str, Any]:
+def _candidate_for(o: Offer, resources: Resources) -> Resources:
+    """The single-choice candidate of ``resources`` that produced offer ``o`` (its disk, ports
+    and image may differ between any_of branches); the first one that admits the offer."""
+    for cand in resources.candidates():
+        if cand.cloud and cand.cloud != o.cloud:
+            continue
+        if cand.region and cand.region != o.region:
+            continue
+        if cand.instance_type and cand.instance_type.lower() != o.instance_type.lower():
+            continue
+        if cand.accelerators:
+            name, count = cand.accelerators[0]
+            if (o.accelerator_name or "").lower() != name.lower() or o.accelerator_count != count:
+                continue
+        elif o.accelerator_count and not cand.instance_type:
+            continue
+        if cand.use_spot != o.use_spot:
+            continue
+        return cand
+    return resources
+
+
+def _plan_record(o: Offer, resources: Resources | None = None) -> dict[str, Any]:
+    cand = _candidate_for(o, resources) if resources is not None else None
     return {
         "cloud": o.cloud,
         "region": o.region,
@@ -337,17 +387,38 @@ def _plan_record(o: Offer) -> dict[str, Any]:
         "hourly_price": round(o.hourly_price, 6),
         "num_nodes": o.num_nodes,
         "total_hourly_price": round(o.total_hourly_price, 6),
+        # What the task asks for; null means the provider's default disk / image.
+        "disk_size": cand.disk_size if cand else None,
+        "ports": list(cand.ports) if cand else [],
+        "image_id": cand.image_for(o.region) if cand else None,
     }
 
 
-def render_plan(offers: list[Offer], *, output: str = "table", alternatives: int = 5) -> str:
+def print_plan(offers: list[Offer], resources: Resources, output: str) -> None:
+    """Print the dry-run plan, then (on stderr) a hint when its catalog prices are old."""
+    from styx.catalog.age import stale_hint
+
+    click.echo(render_plan(offers, output=output, resources=resources))
+    hint = stale_hint(o.cloud for o in offers[:1])
+    if hint:
+        click.echo(hint, err=True)
+
+
+def render_plan(
+    offers: list[Offer],
+    *,
+    output: str = "table",
+    alternatives: int = 5,
+    resources: Resources | None = None,
+) -> str:
     """The dry-run view: the chosen offer (``offers[0]``) and the next ``alternatives``.
 
     ``output="json"`` gives ``{"plan": [record], "alternatives": [record, ...]}`` with the fields
-    of PLAN_FIELDS; otherwise a text table.
+    of PLAN_FIELDS; otherwise a text table. ``resources`` (the task's) supplies each entry's
+    disk_size, ports and image_id.
     """
-    chosen = [_plan_record(o) for o in offers[:1]]
-    rest = [_plan_record(o) for o in offers[1 : 1 + max(0, alternatives)]]
+    chosen = [_plan_record(o, resources) for o in offers[:1]]
+    rest = [_plan_record(o, resources) for o in offers[1 : 1 + max(0, alternatives)]]
     if output == "json":
         return json.dumps({"plan": chosen, "alternatives": rest}, indent=2)
     if not chosen:

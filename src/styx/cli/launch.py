@@ -225,10 +225,10 @@ def _print_history(exc: Any) -> None:
 def _dryrun(task: Any, output: str) -> None:
     import asyncio
 
-    from styx.cli.catalog import render_plan
+    from styx.cli.catalog import print_plan
     from styx.placement import plan_offers
 
-    click.echo(render_plan(asyncio.run(plan_offers(task)), output=output))
+    print_plan(asyncio.run(plan_offers(task)), task.resources, output)
 
 
 @click.command(name="exec")

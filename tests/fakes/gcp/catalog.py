@@ -24,6 +24,7 @@ MACHINES: tuple[MachineShape, ...] = (
     MachineShape("n1-standard-4", 4, 15360),
     MachineShape("n1-standard-8", 8, 30720),
     MachineShape("n1-standard-16", 16, 61440),
+    MachineShape("n2-standard-2", 2, 8192),
     MachineShape("n2-standard-8", 8, 32768),
     MachineShape("g2-standard-4", 4, 16384, "nvidia-l4", 1),
     MachineShape("g2-standard-24", 24, 98304, "nvidia-l4", 2),

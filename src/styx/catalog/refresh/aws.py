@@ -38,6 +38,10 @@ FAMILY_GPU = {
     "p4d": ("A100", 40.0),
     "p4de": ("A100-80GB", 80.0),
     "p5": ("H100", 80.0),
+    "p5e": ("H200", 141.0),
+    "p5en": ("H200", 141.0),
+    "p6-b200": ("B200", 180.0),
+    "g6e": ("L40S", 48.0),
 }
 
 
@@ -103,9 +107,10 @@ def fetch(current: Catalog, timeout: float | None = None) -> tuple[list[CatalogR
         if not isinstance(offer, dict) or "products" not in offer:
             raise RefreshError(f"aws/{region}: offer file has no 'products'; catalog unchanged")
         for shape, price in parse_offer_file(offer, families):
-            # Keep the catalog's accelerator naming (and memory) for types it already knows.
+            # Keep the catalog's accelerator naming (and memory) for types it already knows;
+            # the offer files count GPUs only, so Inferentia/Trainium types come without one.
             old = known.get(shape.instance_type)
-            if old is not None and old.accelerator_count == shape.accelerator_count:
+            if old is not None and shape.accelerator_count in (old.accelerator_count, 0):
                 shape = Shape(
                     shape.instance_type,
                     shape.vcpus,

@@ -45,6 +45,7 @@ from styx.providers.kubernetes.shapes import (
     NodeInfo,
     instance_types,
     needs_nodes,
+    non_gpu_requests,
     resolve_shape,
 )
 from styx.providers.sync import run_sync
@@ -127,7 +128,20 @@ class KubernetesProvider(CloudProvider):
 
     async def _nodes(self, api: ContextApi) -> list[NodeInfo]:
         nodes = await api.call("list nodes", api.core.list_node)
-        return [NodeInfo.from_v1(n) for n in nodes.items]
+        requested: dict[str, tuple[float, float]] = {}
+        if any(NodeInfo.from_v1(n).gpus for n in nodes.items):
+            # What pods already request on GPU nodes (daemon sets, system pods) is not there
+            # for ours. Without the right to list pods cluster-wide, offer allocatable.
+            pods = await api.call(
+                "list pods",
+                api.core.list_pod_for_all_namespaces,
+                field_selector="status.phase!=Succeeded,status.phase!=Failed",
+                allow=(403,),
+            )
+            requested = non_gpu_requests(pods.items) if pods is not None else {}
+        return [
+            NodeInfo.from_v1(n, requested.get(n.metadata.name, (0.0, 0.0))) for n in nodes.items
+        ]
 
     async def list_instance_types(self, region: str | None = None) -> list[InstanceType]:
         api = await self._api(region)

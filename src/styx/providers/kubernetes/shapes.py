@@ -20,8 +20,8 @@ RESOURCE_CLASSES: dict[str, tuple[float, float]] = {
     "large": (4, 8),
     "xlarge": (8, 16),
 }
-# A GPU class takes this share of its node's CPU/memory per GPU, leaving room for daemon pods.
-GPU_CLASS_SHARE = 0.75
+# Pods in these phases hold their requests on the node (as the scheduler counts them).
+FINISHED_PHASES = ("Succeeded", "Failed")
 _EXACT = re.compile(r"^(\d+(?:\.\d+)?)cpu-(\d+(?:\.\d+)?)gb$")
 _GPU_CLASS = re.compile(r"^gpu-([a-z0-9-]+)-(\d+)$")
 _KNOWN_GPUS = (
@@ -58,15 +58,28 @@ def accelerator_name(product: str) -> str:
 
 @dataclass(frozen=True)
 class NodeInfo:
+    """A node's allocatable resources, and what pods without GPUs (daemon sets, system pods,
+    CPU workloads) already request on it: the rest is what Styx's pods can really get."""
+
     name: str
     cpus: float
     memory_gib: float
     gpus: int
     gpu_label: str | None = None  # which label names the product
     gpu_product: str | None = None
+    requested_cpus: float = 0.0
+    requested_memory_gib: float = 0.0
+
+    @property
+    def free_cpus(self) -> float:
+        return max(0.0, self.cpus - self.requested_cpus)
+
+    @property
+    def free_memory_gib(self) -> float:
+        return max(0.0, self.memory_gib - self.requested_memory_gib)
 
     @classmethod
-    def from_v1(cls, node: Any) -> NodeInfo:
+    def from_v1(cls, node: Any, requested: tuple[float, float] = (0.0, 0.0)) -> NodeInfo:
         from kubernetes.utils.quantity import parse_quantity
 
         alloc = (node.status.allocatable if node.status else None) or {}
@@ -79,7 +92,42 @@ class NodeInfo:
             gpus=int(parse_quantity(alloc.get(GPU_RESOURCE, "0"))),
             gpu_label=label,
             gpu_product=labels.get(label) if label else None,
+            requested_cpus=requested[0],
+            requested_memory_gib=requested[1],
         )
+
+
+def non_gpu_requests(pods: list[Any]) -> dict[str, tuple[float, float]]:
+    """node name -> (CPUs, memory GiB) requested by its unfinished pods that hold no GPU.
+
+    Pods that hold GPUs are left out: a GPU class already gets only its share (n of the node's
+    GPUs) of the node, so counting another GPU pod's CPUs as well would shrink it twice.
+    """
+    from kubernetes.utils.quantity import parse_quantity
+
+    out: dict[str, tuple[float, float]] = {}
+    for pod in pods:
+        node = pod.spec.node_name if pod.spec else None
+        phase = pod.status.phase if pod.status else None
+        if not node or phase in FINISHED_PHASES:
+            continue
+        cpus = memory = 0.0
+        holds_gpu = False
+        for container in pod.spec.containers or []:
+            res = container.resources
+            # Limits stand in for missing requests, as the API server defaults them.
+            merged = {
+                **((res.limits if res else None) or {}),
+                **((res.requests if res else None) or {}),
+            }
+            holds_gpu = holds_gpu or float(parse_quantity(merged.get(GPU_RESOURCE, "0"))) > 0
+            cpus += float(parse_quantity(merged.get("cpu", "0")))
+            memory += float(parse_quantity(merged.get("memory", "0"))) / 2**30
+        if holds_gpu:
+            continue
+        had = out.get(node, (0.0, 0.0))
+        out[node] = (had[0] + cpus, had[1] + memory)
+    return out
 
 
 @dataclass(frozen=True)
@@ -94,20 +142,25 @@ class PodShape:
 
 
 def _gpu_classes(nodes: list[NodeInfo]) -> dict[str, tuple[PodShape, NodeInfo]]:
-    """gpu-<product>-<n> for n in 1..(GPUs of the biggest node with that product)."""
+    """gpu-<product>-<n> for n in 1..(GPUs of the biggest node with that product).
+
+    Class n gets n/GPUs of what the node can really give (allocatable minus the requests of
+    pods without GPUs), as SkyPilot offers it: the whole-node class gets all of it.
+    """
     best: dict[str, NodeInfo] = {}
     for node in nodes:
         if node.gpus and node.gpu_product:
             key = slug(node.gpu_product)
-            if key not in best or node.gpus > best[key].gpus:
+            current = best.get(key)
+            if current is None or (node.gpus, node.free_cpus) > (current.gpus, current.free_cpus):
                 best[key] = node
     classes = {}
     for key, node in best.items():
         for n in range(1, node.gpus + 1):
-            share = GPU_CLASS_SHARE * n / node.gpus
+            share = n / node.gpus
             shape = PodShape(
-                cpus=max(1.0, math.floor(node.cpus * share)),
-                memory_gib=max(1.0, math.floor(node.memory_gib * share)),
+                cpus=max(1.0, math.floor(node.free_cpus * share)),
+                memory_gib=max(1.0, math.floor(node.free_memory_gib * share)),
                 gpus=n,
                 gpu_label=node.gpu_label,
                 gpu_product=node.gpu_product,
@@ -121,6 +174,7 @@ def instance_types(nodes: list[NodeInfo], region: str | None) -> list[InstanceTy
     types = [
         InstanceType(name=name, vcpus=cpus, memory_gib=mem, region=region)
         for name, (cpus, mem) in RESOURCE_CLASSES.items()
+        # CPU classes are sized by allocatable: whether one fits now is the scheduler's call.
         if any(cpus <= n.cpus and mem <= n.memory_gib for n in nodes)
     ]
     for name, (shape, _node) in _gpu_classes(nodes).items():
