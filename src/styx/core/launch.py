@@ -84,7 +84,7 @@ async def launch(
             _check_reuse(record, task)
             if record.status is ClusterStatus.STOPPED:
                 progress(f"starting stopped cluster '{name}'")
-                await start_instances(store, record)
+                await start_instances(store, record, progress)
             progress(f"reusing cluster '{name}' ({record.provider})")
         try:
             backend = await ClusterBackend.connect(record, store.instances(name))
@@ -99,6 +99,9 @@ async def launch(
             if fresh:
                 await _undo_fresh(store, record, opts, printer)
             raise
+        from styx.execution.ssh.config_entries import publish
+
+        publish(name, backend.access, printer.progress)  # `ssh <cluster>` from the user's shell
     try:
         if opts.detach_run:
             return LaunchResult(name, job_id, None, None)
