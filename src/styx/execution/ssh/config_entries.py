@@ -209,7 +209,11 @@ def configured_consent() -> bool | None:
 
 def _ask_on_terminal() -> bool | None:
     """Ask once on an interactive terminal; None when there is none to ask on."""
-    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+    try:
+        interactive = sys.stdin is not None and sys.stdin.isatty() and sys.stderr.isatty()
+    except (ValueError, OSError):  # closed or detached streams
+        interactive = False
+    if not interactive:
         return None
     sys.stderr.write(
         f"Add `{include_line()}` to the top of {user_ssh_config()} so that "
