@@ -99,10 +99,11 @@ async def launch(
             if fresh:
                 await _undo_fresh(store, record, opts, printer)
             raise
+    try:
         from styx.execution.ssh.config_entries import publish
 
-        publish(name, backend.access, printer.progress)  # `ssh <cluster>` from the user's shell
-    try:
+        # `ssh <cluster>` from the user's shell; outside the lock, as it may ask a question.
+        publish(name, backend.access, printer.progress)
         if opts.detach_run:
             return LaunchResult(name, job_id, None, None)
         job = await backend.follow(job_id, printer.output)
