@@ -40,6 +40,9 @@ async def _refresh_one(
         if record.status is not ClusterStatus.INIT or not store.intents(record.name):
             store.remove_cluster(record.name)
             store.add_event(record.name, "gone", "no instance left: cluster removed from state")
+            from styx.execution.ssh.config_entries import remove_entries
+
+            remove_entries(record.name)  # no `ssh <cluster>` to a cluster that is gone
             return None
         return record
     gone = [i for i in known if i not in {x.id for x in live}]

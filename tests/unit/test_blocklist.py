@@ -76,18 +76,32 @@ def test_v1_block_rows_are_dropped_by_the_migration(tmp_path: Path) -> None:
     assert store.blocked_keys() == [] and store.blocked() == []
 
 
-def test_a_full_local_machine_is_not_remembered(tmp_path: Path) -> None:
-    """Issue 12: one CapacityError on local used to block every local launch for 10 minutes."""
+def test_a_full_local_machine_is_not_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: one CapacityError on local used to block every local launch for 10 minutes.
+
+    Local nodes share CPUs and memory; GPUs are what fills the machine (a fake nvidia-smi
+    reporting two).
+    """
     import asyncio
+    import os
 
     from styx.errors import ResourcesUnavailableError
     from styx.optimizer import Offer
     from styx.providers.base import ProvisionRequest
     from styx.providers.local.provider import LocalProvider
     from styx.scheduler import Scheduler
+    from tests.integration.test_local_gpu import SMI
 
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "nvidia-smi").write_text(SMI)
+    (bindir / "nvidia-smi").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
     local = LocalProvider(tmp_path / "local")
-    whole = max(asyncio.run(local.list_instance_types()), key=lambda t: t.vcpus)
+    whole = max(asyncio.run(local.list_instance_types()), key=lambda t: t.accelerator_count)
+    assert whole.accelerator_count == 2
     offer = Offer("local", "local", whole.name, False, whole.vcpus, whole.memory_gib, None, 0, 0)
     store = StateStore(tmp_path / "s.db")
 

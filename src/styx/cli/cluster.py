@@ -15,12 +15,25 @@ from styx.cli.output import ago, duration, print_json, print_table
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 @click.option("--ip", is_flag=True, help="print the head node's IP only")
 @click.option("--blocked", is_flag=True, help="show placements blocked by earlier failures")
+@click.option(
+    "--endpoints",
+    is_flag=True,
+    help="print the URL of each port the cluster opened: --endpoints CLUSTER [PORT]",
+)
 def status(
-    clusters: tuple[str, ...], refresh: bool, as_json: bool, ip: bool, blocked: bool
+    clusters: tuple[str, ...],
+    refresh: bool,
+    as_json: bool,
+    ip: bool,
+    blocked: bool,
+    endpoints: bool,
 ) -> None:
     """Show clusters."""
     if blocked:
         _show_blocked(as_json)
+        return
+    if endpoints:
+        _show_endpoints(clusters, as_json)
         return
     if refresh:
         from styx import sdk
@@ -63,6 +76,31 @@ def status(
         rows.append([r.name, ago(r.launched_at), where, shape, r.status.value, autostop, last])
     columns = ["NAME", "LAUNCHED", "INFRA", "RESOURCES", "STATUS", "AUTOSTOP", "LAST JOB"]
     print_table(None, columns, rows)
+
+
+def _show_endpoints(args: tuple[str, ...], as_json: bool) -> None:
+    """``--endpoints CLUSTER [PORT]``: one ``PORT: URL`` line per port, or the URL alone."""
+    if not 1 <= len(args) <= 2:
+        raise click.UsageError("--endpoints takes a cluster name and optionally a port")
+    port = None
+    if len(args) == 2:
+        if not args[1].isdigit() or not 1 <= int(args[1]) <= 65535:
+            raise click.UsageError(f"--endpoints: got port '{args[1]}', expected 1-65535")
+        port = int(args[1])
+    from styx.core.clusters import require_up
+    from styx.core.endpoints import endpoints
+    from styx.state import open_store
+
+    store = open_store()
+    record = require_up(store, args[0])
+    urls = endpoints(record, store.instances(record.name), port)
+    if as_json:
+        print_json({str(p): url for p, url in urls.items()})
+    elif port is not None:
+        click.echo(urls[port])
+    else:
+        for p, url in urls.items():
+            click.echo(f"{p}: {url}")
 
 
 def _show_blocked(as_json: bool) -> None:

@@ -84,7 +84,7 @@ async def launch(
             _check_reuse(record, task)
             if record.status is ClusterStatus.STOPPED:
                 progress(f"starting stopped cluster '{name}'")
-                await start_instances(store, record)
+                await start_instances(store, record, progress)
             progress(f"reusing cluster '{name}' ({record.provider})")
         try:
             backend = await ClusterBackend.connect(record, store.instances(name))
@@ -100,6 +100,10 @@ async def launch(
                 await _undo_fresh(store, record, opts, printer)
             raise
     try:
+        from styx.execution.ssh.config_entries import publish
+
+        # `ssh <cluster>` from the user's shell; outside the lock, as it may ask a question.
+        publish(name, backend.access, printer.progress)
         if opts.detach_run:
             return LaunchResult(name, job_id, None, None)
         job = await backend.follow(job_id, printer.output)

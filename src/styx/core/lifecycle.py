@@ -121,7 +121,9 @@ async def provision_cluster(
     return record
 
 
-async def start_instances(store: StateStore, record: ClusterRecord) -> None:
+async def start_instances(
+    store: StateStore, record: ClusterRecord, progress: Output | None = None
+) -> None:
     """Start a stopped cluster's instances and its head's runtime; the caller holds its lock."""
     provider = provider_factory()(record.provider)
     instances = store.instances(record.name)
@@ -132,9 +134,18 @@ async def start_instances(store: StateStore, record: ClusterRecord) -> None:
     backend = await ClusterBackend.connect(record, fresh)
     try:
         await backend.setup_runtime()
+        from styx.execution.ssh.config_entries import publish
+
+        publish(
+            record.name, backend.access, progress or _quiet
+        )  # a restarted VM's address may change
     finally:
         await backend.close()
     store.add_event(record.name, "started", "cluster started")
+
+
+def _quiet(_message: str) -> None:
+    pass
 
 
 async def _under_lock(
@@ -209,6 +220,9 @@ async def terminate_cluster(store: StateStore, record: ClusterRecord) -> None:
     from styx.execution.ssh.master import stop_masters
 
     stop_masters({i for ids in by_provider.values() for i in ids})  # the client's SSH masters
+    from styx.execution.ssh.config_entries import remove_entries
+
+    remove_entries(record.name)  # its `ssh <cluster>` entries
     store.remove_cluster(record.name)
     store.add_event(record.name, "down", f"terminated {total} instance(s)")
 

@@ -4,7 +4,8 @@ An instance is a sandbox folder under ``$STYX_HOME/local/instances/<id>`` (its `
 node's home and working folder) plus the processes started in it, which carry
 ``STYX_LOCAL_INSTANCE=<id>`` in their environment so that stop/terminate can find every one of
 them, however deep they forked. Instance types are slices of this machine's real CPUs, memory
-and GPUs; a request beyond what is free raises CapacityError.
+and GPUs. Nodes share CPUs and memory (like containers on one host); GPUs are exclusive, and a
+GPU request beyond what is free raises CapacityError.
 """
 
 from __future__ import annotations
@@ -165,32 +166,33 @@ class LocalProvider(StopStart, CloudProvider):
             native_code="UnknownInstanceType",
         )
 
-    def _in_use(self, exclude: str | None = None) -> tuple[float, float, set[int]]:
-        cpus = mem = 0.0
+    def _gpus_in_use(self, exclude: str | None = None) -> set[int]:
         gpus: set[int] = set()
         for record in self._records():
             if record["id"] == exclude or record["state"] not in ("running", "pending"):
                 continue
-            t = self._type(str(record["instance_type"]))
-            cpus += t.vcpus
-            mem += t.memory_gib
             gpus.update(record.get("gpu_ids") or [])  # type: ignore[arg-type]
-        return cpus, mem, gpus
+        return gpus
 
     def _claim(self, itype: InstanceType, exclude: str | None = None) -> list[int]:
-        """Check that ``itype`` fits in what is free; return the GPU indices it gets."""
-        cpus, mem, used_gpus = self._in_use(exclude)
+        """Check that ``itype`` fits this machine; return the GPU indices it gets.
+
+        Local nodes share the CPUs and memory the way containers on one host do: a request is
+        checked against the machine's total, never reserved, so several clusters run side by
+        side. GPUs cannot be shared safely, so each device belongs to one node at a time; what is
+        free is computed live from the instance records.
+        """
         m = self.machine
-        free_gpus = [g.index for g in m.gpus if g.index not in used_gpus]
-        if cpus + itype.vcpus > m.cpus + 1e-9 or mem + itype.memory_gib > m.memory_gib + 0.05:
+        if itype.vcpus > m.cpus + 1e-9 or itype.memory_gib > m.memory_gib + 0.05:
             raise CapacityError(
                 f"{itype.name} needs {itype.vcpus:g} CPUs and {itype.memory_gib:g} GiB; "
-                f"this machine has {m.cpus - cpus:g} of {m.cpus} CPUs and "
-                f"{m.memory_gib - mem:.1f} of {m.memory_gib:g} GiB free",
+                f"this machine has {m.cpus} CPUs and {m.memory_gib:g} GiB",
                 provider="local",
                 native_code="InsufficientLocalCapacity",
-                scope=Scope.NONE,  # known exactly and free again when a cluster ends
+                scope=Scope.NONE,
             )
+        used_gpus = self._gpus_in_use(exclude)
+        free_gpus = [g.index for g in m.gpus if g.index not in used_gpus]
         if itype.accelerator_count > len(free_gpus):
             raise CapacityError(
                 f"{itype.name} needs {itype.accelerator_count} GPUs; {len(free_gpus)} free",
