@@ -256,3 +256,33 @@ def test_jobs_see_skypilot_cluster_name() -> None:
     )
     env = job_env(spec, node, [node], "run")
     assert env["SKYPILOT_CLUSTER_NAME"] == env["STYX_CLUSTER_NAME"] == "mycl"
+
+
+def test_the_schema_accepts_each_kind() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    from styx.schema import task_schema
+
+    validator = jsonschema.Draft202012Validator(task_schema())
+    for text in (
+        "resources: {accelerators: {L4:8, A100:4}}",
+        "resources: {accelerators: {A100: 0.5}, disk_size: 1TB}",
+        "envs: {HF_TOKEN: }\nsecrets: {WANDB_API_KEY: }",
+        "service: {readiness_probe: /health, replicas: 2}",
+    ):
+        data = yaml.safe_load(text)
+        Task.from_yaml(data)
+        assert validator.is_valid(data), text
+    for text in ("service: {replicas: 2}", "resources: {accelerators: {'A100:4': 2}}"):
+        data = yaml.safe_load(text)
+        with pytest.raises(TaskSpecError):
+            Task.from_yaml(data)
+        assert not validator.is_valid(data), text
+
+
+def test_command_line_overrides_keep_the_skipped_branch_notes() -> None:
+    from styx.cli.launch import apply_overrides
+
+    task = load("resources:\n  any_of:\n    - infra: lambda\n    - infra: aws\n")
+    changed = apply_overrides(task, {"cpus": "4+"})
+    assert str(changed.resources.any_of[0].cpus) == "4+"
+    assert changed.resources.skipped_branches == task.resources.skipped_branches != ()

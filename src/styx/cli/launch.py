@@ -87,7 +87,11 @@ def apply_overrides(task: Any, opts: dict[str, Any]) -> Any:
             base.pop("any_of", None)
             base.pop("ordered", None)
         base.update(overrides)
-        resources = Resources.from_yaml(base, where="resources")
+        # Branches skipped when the file was read are not written back: keep their notes.
+        resources = replace(
+            Resources.from_yaml(base, where="resources"),
+            skipped_branches=resources.skipped_branches,
+        )
     if opts.get("workdir") is not None:
         from styx.task import check_path_text
 
