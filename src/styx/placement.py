@@ -9,11 +9,12 @@ enabled, so that a fresh install runs tasks with no account at all.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 
 from styx.config import styx_home
 from styx.errors import ResourcesUnavailableError, StyxError
-from styx.optimizer import Offer, plan
+from styx.optimizer import CATALOG_CLOUDS, Offer, plan
 from styx.providers.base import CloudProvider
 from styx.providers.instance import InstanceType
 from styx.providers.registry import provider_names
@@ -64,35 +65,74 @@ def save_enabled_clouds(clouds: list[str]) -> None:
     os.replace(path + ".tmp", path)
 
 
-def clouds_for(task: Task) -> list[str]:
+def clouds_for(task: Task, notes: list[str] | None = None) -> list[str]:
+    """The clouds to plan ``task`` on.
+
+    When the task's branches name several clouds and ``styx check`` found some working, a
+    branch on a catalog cloud that is not enabled is skipped (a line in ``notes``), as long
+    as another cloud remains.
+    """
     candidates = task.resources.candidates()
     pinned = [c.cloud for c in candidates]
-    if all(pinned):
-        return sorted({p for p in pinned if p})
     enabled = [c for c in cached_enabled_clouds() if c not in FALLBACK_CLOUDS]
     named = {p for p in pinned if p}
+    if all(pinned):
+        clouds = sorted(named)
+        disabled = [c for c in clouds if enabled and c in CATALOG_CLOUDS and c not in enabled]
+        if disabled and len(disabled) < len(clouds):
+            for cloud in disabled:
+                _note(notes, f"cloud '{cloud}' is not enabled (see 'styx check'); branch skipped")
+            clouds = [c for c in clouds if c not in disabled]
+        return clouds
     return sorted(set(enabled) | named) if enabled else sorted(named | set(FALLBACK_CLOUDS))
 
 
-async def inventories_for(clouds: list[str]) -> dict[str, dict[str, list[InstanceType]]]:
+def _note(notes: list[str] | None, line: str) -> None:
+    if notes is not None:
+        notes.append(line)
+
+
+async def inventories_for(
+    clouds: list[str], notes: list[str] | None = None
+) -> dict[str, dict[str, list[InstanceType]]]:
+    """Live shapes of the inventory clouds among ``clouds``.
+
+    With ``notes`` and more than one cloud to choose from, a cloud whose listing fails (no
+    kubeconfig, an unreachable pool) is left out with a line in ``notes`` instead of failing
+    the whole plan; with no other cloud left, the failure is raised.
+    """
     factory = provider_factory()
     out: dict[str, dict[str, list[InstanceType]]] = {}
     for cloud in clouds:
         if cloud not in INVENTORY_CLOUDS:
             continue
-        provider = factory(cloud)
-        regions = await provider.list_regions()
-        out[cloud] = {r: await provider.list_instance_types(r) for r in regions}
+        try:
+            provider = factory(cloud)
+            regions = await provider.list_regions()
+            out[cloud] = {r: await provider.list_instance_types(r) for r in regions}
+        except StyxError as exc:
+            others = [c for c in clouds if c != cloud]
+            if notes is None or not others:
+                raise
+            out.pop(cloud, None)
+            notes.append(f"cloud '{cloud}' is not usable ({exc}); branch skipped")
     return out
 
 
 async def plan_offers(task: Task, is_blocked: Callable[[Offer], bool] | None = None) -> list[Offer]:
-    """Feasible offers for ``task``, cheapest first; ResourcesUnavailableError when none."""
-    clouds = clouds_for(task)
+    """Feasible offers for ``task``, cheapest first; ResourcesUnavailableError when none.
+
+    Branches on clouds that cannot be used now are skipped with a note on stderr.
+    """
+    notes: list[str] = []
+    clouds = clouds_for(task, notes)
     try:
-        inventories = await inventories_for(clouds)
+        inventories = await inventories_for(clouds, notes)
     except StyxError as exc:
         raise ResourcesUnavailableError(f"cannot list offers: {exc}") from exc
+    clouds = [c for c in clouds if c not in INVENTORY_CLOUDS or c in inventories]
+    for line in dict.fromkeys(notes):
+        print(f"styx: note: {line}", file=sys.stderr)
     offers = plan(
         task.resources,
         task.num_nodes,

@@ -111,6 +111,9 @@ class Resources:
     instance_type: str | None = None
     # Candidate accelerators, in the user's order: (("A100", 8),) or (("V100", 1), ("T4", 1)).
     accelerators: tuple[tuple[str, int], ...] = ()
+    # Fractional requests as written ((("K80", 0.5),)): the node gets a whole device (above),
+    # and the fraction is kept so the file round-trips and jobs can later share the device.
+    accelerator_shares: tuple[tuple[str, float], ...] = ()
     accelerator_args: dict[str, Any] = field(default_factory=dict)
     use_spot: bool = False
     job_recovery: JobRecovery | None = None
@@ -125,6 +128,9 @@ class Resources:
     priority: int | None = None
     any_of: tuple[Resources, ...] = ()
     ordered: tuple[Resources, ...] = ()
+    # One line per any_of/ordered branch left out because it names a cloud Styx does not run
+    # (SkyPilot's 'lambda', 'runpod', ...); shown as notes, never written back.
+    skipped_branches: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def accelerator(self) -> tuple[str, int] | None:
@@ -172,6 +178,8 @@ class Resources:
         moved = parent is not None and any(getattr(self, k) != getattr(parent, k) for k in location)
         out: dict[str, Any] = {}
         for f in fields(self):
+            if f.name in ("accelerator_shares", "skipped_branches"):
+                continue  # written with 'accelerators' / never written
             value = getattr(self, f.name)
             if parent is not None and f.name not in ("any_of", "ordered"):
                 if f.name in location and moved:
@@ -191,11 +199,9 @@ class Resources:
             if isinstance(value, Quantity):
                 value = str(value)
             elif f.name == "accelerators":
-                value = (
-                    [f"{n}:{c}" for n, c in value]
-                    if len(value) > 1
-                    else f"{value[0][0]}:{value[0][1]}"
-                )
+                shares = dict(self.accelerator_shares)
+                texts = [f"{n}:{shares.get(n, c)}" for n, c in value]
+                value = texts if len(texts) > 1 else texts[0]
             elif f.name == "ports":
                 value = list(value)
             elif isinstance(value, Autostop):
@@ -234,7 +240,9 @@ def _parse(data: dict[str, Any], where: str, base: Resources) -> Resources:
     if data.get("memory") is not None:
         values["memory"] = parse_quantity(data["memory"], f"{where}.memory", allow_per_cpu=True)
     if data.get("accelerators") is not None:
-        values["accelerators"] = parse_accelerators(data["accelerators"], f"{where}.accelerators")
+        requests = parse_accelerator_requests(data["accelerators"], f"{where}.accelerators")
+        values["accelerators"] = tuple((n, whole_count(c)) for n, c in requests)
+        values["accelerator_shares"] = tuple((n, c) for n, c in requests if c < 1)
     if data.get("accelerator_args") is not None:
         values["accelerator_args"] = _parse_accelerator_args(
             data["accelerator_args"], f"{where}.accelerator_args"
@@ -244,9 +252,7 @@ def _parse(data: dict[str, Any], where: str, base: Resources) -> Resources:
     if data.get("job_recovery") is not None:
         values["job_recovery"] = parse_job_recovery(data["job_recovery"], f"{where}.job_recovery")
     if data.get("disk_size") is not None:
-        values["disk_size"] = as_positive_int(
-            f"{where}.disk_size", data["disk_size"], maximum=MAX_DISK_GB
-        )
+        values["disk_size"] = parse_disk_size(data["disk_size"], f"{where}.disk_size")
     if data.get("ports") is not None:
         values["ports"] = parse_ports(data["ports"], f"{where}.ports")
     if data.get("labels") is not None:
@@ -281,20 +287,70 @@ def _parse(data: dict[str, Any], where: str, base: Resources) -> Resources:
         if not isinstance(items, list) or not items:
             raise fail(f"{where}.{key}", items, "a non-empty list of resource mappings")
         branches = []
+        skipped = list(merged.skipped_branches)
+        foreign_names: list[str] = []
         for i, item in enumerate(items):
             path = f"{where}.{key}[{i}]"
             if not isinstance(item, dict):
                 raise fail(path, item, "a mapping")
             check_keys(item, [f for f in RESOURCE_FIELDS if f not in ("any_of", "ordered")], path)
+            foreign = _foreign_cloud(item)
+            if foreign:
+                foreign_names.append(foreign)
+                skipped.append(
+                    f"{path}: cloud '{foreign}' is not supported by Styx; branch skipped"
+                )
+                continue
             # A branch's fields override the top-level ones, like SkyPilot.
             branch_base = replace(merged, any_of=(), ordered=())
             if "infra" in item or "cloud" in item:
                 branch_base = replace(branch_base, cloud=None, region=None, zone=None)
             branches.append(_parse(item, path, branch_base))
-        merged = replace(merged, **{key: tuple(branches)})
+        if not branches:
+            raise TaskSpecError(
+                f"{where}.{key}: every branch names a cloud Styx does not support "
+                f"({', '.join(dict.fromkeys(foreign_names))}); "
+                f"expected at least one of {', '.join(CLOUDS)}",
+                field=f"{where}.{key}",
+            )
+        merged = replace(merged, **{key: tuple(branches)}, skipped_branches=tuple(skipped))
     if merged.any_of and merged.ordered:
         raise TaskSpecError(f"{where}: use either 'any_of' or 'ordered', not both", field=where)
     return merged
+
+
+# Clouds SkyPilot runs on that Styx does not (yet). A branch naming one is skipped with a note,
+# so that a file written for SkyPilot still plans on the clouds Styx has; any other unknown
+# name stays an error (most likely a typo).
+SKYPILOT_ONLY_CLOUDS = (
+    "lambda",
+    "runpod",
+    "nebius",
+    "vast",
+    "fluidstack",
+    "paperspace",
+    "cudo",
+    "do",
+    "oci",
+    "ibm",
+    "scp",
+    "vsphere",
+    "hyperbolic",
+    "seeweb",
+    "primeintellect",
+    "shadeform",
+    "coreweave",
+    "slurm",
+)
+
+
+def _foreign_cloud(item: dict[str, Any]) -> str | None:
+    """The SkyPilot-only cloud a branch names (in ``infra`` or ``cloud``), else None."""
+    text = item.get("infra") if item.get("infra") is not None else item.get("cloud")
+    if not isinstance(text, str):
+        return None
+    name = text.strip().split("/")[0].lower()
+    return name if name in SKYPILOT_ONLY_CLOUDS else None
 
 
 def _parse_accelerator_args(value: Any, where: str) -> dict[str, Any]:
@@ -370,9 +426,16 @@ def parse_quantity(value: Any, where: str, *, allow_per_cpu: bool) -> Quantity:
 _ACCELERATOR_NAME_RE = re.compile(r"^[^\s:][^:\x00-\x1f\x7f]{0,63}$")
 
 
-def _parse_one_accelerator(text: Any, where: str, count: Any = None) -> tuple[str, int]:
-    """``'A100'``, ``'A100:8'``, or a name with its ``count`` (the ``{A100: 8}`` form)."""
-    expected = f"'NAME' or 'NAME:COUNT' with a whole COUNT from 1 to {MAX_ACCELERATORS}"
+def _parse_one_accelerator(text: Any, where: str, count: Any = None) -> tuple[str, float]:
+    """``'A100'``, ``'A100:8'``, ``'K80:0.5'``, or a name with its ``count`` (``{A100: 8}``).
+
+    A count is a whole number from 1 to MAX_ACCELERATORS or, as SkyPilot allows, a fraction
+    between 0 and 1 (the node still gets one whole accelerator; jobs may share it).
+    """
+    expected = (
+        f"'NAME' or 'NAME:COUNT' with a COUNT from 1 to {MAX_ACCELERATORS} "
+        "or a fraction between 0 and 1"
+    )
     if not isinstance(text, str):
         raise fail(where, text, expected)
     name = text
@@ -390,34 +453,80 @@ def _parse_one_accelerator(text: Any, where: str, count: Any = None) -> tuple[st
             number = None
     if isinstance(number, bool) or not isinstance(number, (int, float)):
         raise fail(where, count, expected)
-    # nan and infinity fail the range test, so int() only ever sees a small finite number.
+    # nan and infinity fail both range tests, so int() only ever sees a small finite number.
+    if 0 < number < 1:
+        return name, float(number)
     if not 1 <= number <= MAX_ACCELERATORS or number != int(number):
         raise fail(where, count, expected)
     return name, int(number)
 
 
 def parse_accelerators(value: Any, where: str) -> tuple[tuple[str, int], ...]:
+    """Candidates in the user's order, each with the whole number of accelerators a node gets.
+
+    A mapping with several keys is a set of alternatives, like a list (SkyPilot's reading):
+    ``{L4: 8, A100: 4}``, ``{L4, A10g}`` (count 1 each) and ``{L4:8, A100:4}``, which YAML
+    reads as keys ``'L4:8'`` and ``'A100:4'`` without values.
+    """
+    return tuple(
+        (name, whole_count(count)) for name, count in parse_accelerator_requests(value, where)
+    )
+
+
+def whole_count(count: float) -> int:
+    """Accelerators a node must have for ``count``: a fraction needs one whole device."""
+    return max(1, math.ceil(count))
+
+
+def parse_accelerator_requests(value: Any, where: str) -> tuple[tuple[str, float], ...]:
+    """Like :func:`parse_accelerators`, with the counts as written (fractions kept)."""
+    items: list[tuple[str, float]]
     if isinstance(value, str):
         items = [_parse_one_accelerator(value, where)]
     elif isinstance(value, dict):
         items = []
         for name, count in value.items():
-            if not isinstance(name, str) or ":" in name:
+            if not isinstance(name, str):
                 raise fail(where, name, "accelerator names such as 'A100'")
-            items.append(
-                _parse_one_accelerator(
-                    name, f"{where}.{clip(name, 64)}", 1 if count is None else count
-                )
-            )
+            path = f"{where}.{clip(name, 64)}"
+            if ":" in name:
+                if count is not None:  # {'A100:8': 2}: which count is meant?
+                    raise fail(path, count, "no value after 'NAME:COUNT' (the count is given)")
+                items.append(_parse_one_accelerator(name, path))
+            else:
+                items.append(_parse_one_accelerator(name, path, 1 if count is None else count))
     elif isinstance(value, list):
         items = [_parse_one_accelerator(v, f"{where}[{i}]") for i, v in enumerate(value)]
     else:
         raise fail(where, value, "'NAME:COUNT', {NAME: COUNT} or a list of candidates")
     if not items:
         raise fail(where, value, "at least one accelerator")
-    if len({name for name, _ in items}) != len(items) and len(items) > 1:
+    if len(items) > 1 and len({name for name, _ in items}) != len(items):
         raise fail(where, value, "each accelerator named once")
     return tuple(items)
+
+
+_DISK_SIZE_RE = re.compile(r"^\s*(\d{1,12}(?:\.\d{1,12})?)\s*([kmgtp]i?b?)?\s*$", re.IGNORECASE)
+# GiB per unit, as SkyPilot reads disk sizes ('1TB' is 1024 GB; a bare number is GB).
+_DISK_UNITS_GB = {"k": 1 / 1024**2, "m": 1 / 1024, "g": 1.0, "t": 1024.0, "p": 1024.0**2}
+
+
+def parse_disk_size(value: Any, where: str) -> int:
+    """GB as a whole number: ``256``, ``'256'``, ``'256GB'``, ``'1TB'``, ``'1 tb'``."""
+    expected = (
+        f"a whole number of GB from 1 to {MAX_DISK_GB}, or a size with a unit such as "
+        "'1024GB' or '1TB'"
+    )
+    if isinstance(value, str) and not value.strip().isdigit():
+        match = _DISK_SIZE_RE.match(value)
+        if not match:
+            raise fail(where, value, expected)
+        unit = (match.group(2) or "g")[0].lower()
+        size = float(match.group(1)) * _DISK_UNITS_GB[unit]
+        if not 1 <= size <= MAX_DISK_GB or not math.isclose(size, round(size)):
+            raise fail(where, value, expected)
+        return round(size)
+    return as_positive_int(where, value, maximum=MAX_DISK_GB)
 
 
 def parse_ports(value: Any, where: str) -> tuple[int, ...]:

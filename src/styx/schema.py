@@ -59,17 +59,20 @@ _RESOURCE_PROPS: dict[str, Any] = {
     ),
     "instance_type": _STR,
     "accelerators": {
-        "description": "'A100:8', {A100: 8}, or a list of candidates; "
-        f"count 1..{spec.MAX_ACCELERATORS}",
+        "description": "'A100:8', {A100: 8}, a list or a mapping of candidates "
+        "({L4: 8, A100: 4}, {L4:8, A100:4}); "
+        f"count 1..{spec.MAX_ACCELERATORS} or a fraction between 0 and 1 ('T4:0.5')",
         "anyOf": [
             {"type": "string", "pattern": r"^[^\s:][^:]*(:\s*[0-9.]+\s*)?$"},
             {
                 "type": "object",
                 "minProperties": 1,
-                "propertyNames": {"pattern": r"^[^:]+$"},
+                # 'L4:8' as a key (YAML's reading of {L4:8, A100:4}) carries its own count.
+                "patternProperties": {":": {"type": "null"}},
                 "additionalProperties": {
                     "anyOf": [
                         {"type": "integer", "minimum": 1, "maximum": spec.MAX_ACCELERATORS},
+                        {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
                         {"type": "null"},
                         _STR,
                     ]
@@ -103,7 +106,16 @@ _RESOURCE_PROPS: dict[str, Any] = {
             },
         ]
     },
-    "disk_size": _whole(1, spec.MAX_DISK_GB, f"GiB, 1..{spec.MAX_DISK_GB}"),
+    "disk_size": {
+        "description": f"GB, 1..{spec.MAX_DISK_GB}, or with a unit: '1024GB', '1TB'",
+        "anyOf": [
+            *_whole(1, spec.MAX_DISK_GB)["anyOf"],
+            {
+                "type": "string",
+                "pattern": r"^\s*[0-9]{1,12}(\.[0-9]{1,12})?\s*([kKmMgGtTpP][iI]?[bB]?)?\s*$",
+            },
+        ],
+    },
     "disk_tier": _STR,
     "network_tier": _STR,
     "ports": {
@@ -160,6 +172,70 @@ _RESOURCE_PROPS: dict[str, Any] = {
 }
 
 
+def _service_schema() -> dict[str, Any]:
+    from styx import service_spec as svc
+
+    seconds = {"anyOf": [{"type": "number"}, {"type": "string", "maxLength": 40}]}
+    path = {"type": "string", "pattern": "^/"}
+    replicas = _whole(0, svc.MAX_REPLICAS)
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["readiness_probe"],
+        "description": "replicas or replica_policy, not both",
+        "properties": {
+            "readiness_probe": {
+                "anyOf": [
+                    path,
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["path"],
+                        "properties": {
+                            "path": path,
+                            "initial_delay_seconds": seconds,
+                            "timeout_seconds": seconds,
+                            "post_data": {"type": ["string", "object"]},
+                            "headers": {"type": "object", "additionalProperties": _STR},
+                        },
+                    },
+                ]
+            },
+            "replicas": replicas,
+            "replica_policy": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["min_replicas"],
+                "properties": {
+                    **{
+                        k: replicas
+                        for k in (
+                            "min_replicas",
+                            "max_replicas",
+                            "num_overprovision",
+                            "base_ondemand_fallback_replicas",
+                        )
+                    },
+                    "target_qps_per_replica": seconds,
+                    "upscale_delay_seconds": seconds,
+                    "downscale_delay_seconds": seconds,
+                    "dynamic_ondemand_fallback": {
+                        "anyOf": [{"type": "boolean"}, {"enum": ["true", "false", "yes", "no"]}]
+                    },
+                },
+            },
+            "ports": _whole(1, 65535),
+            "load_balancing_policy": {"enum": list(svc.LOAD_BALANCING_POLICIES)},
+            "tls": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["keyfile", "certfile"],
+                "properties": {"keyfile": _STR, "certfile": _STR},
+            },
+        },
+    }
+
+
 def _nullable(props: dict[str, Any]) -> dict[str, Any]:
     """Every field may be written but left empty (``key:`` or ``key: null``): that means unset."""
     return {k: {"anyOf": [{"type": "null"}, v]} if v else v for k, v in props.items()}
@@ -197,7 +273,12 @@ def task_schema() -> dict[str, Any]:
         },
         "num_nodes": _whole(1, spec.MAX_NUM_NODES, f"1..{spec.MAX_NUM_NODES}"),
         "resources": resources,
-        "envs": _STR_MAP,
+        "envs": {
+            "type": "object",
+            "propertyNames": _ENV_NAME,
+            "description": "an empty value (HF_TOKEN:) must be passed at launch (--env/--secret)",
+            "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+        },
         "secrets": {
             "type": "object",
             "propertyNames": _ENV_NAME,
@@ -216,6 +297,10 @@ def task_schema() -> dict[str, Any]:
     props = _nullable(props)
     for key in UNSUPPORTED_FIELDS:
         props[key] = {"description": "accepted for SkyPilot compatibility; not supported yet"}
+    props["service"] = {
+        "description": "SkyPilot's serving section: validated, not acted on yet",
+        "anyOf": [{"type": "null"}, _service_schema()],
+    }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "Styx task",

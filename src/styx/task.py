@@ -44,6 +44,8 @@ UNSUPPORTED_FIELDS = (
     "volumes",
     "volume_mounts",
 )
+# resources fields SkyPilot acts on that Styx reads (and validates) but does not act on yet.
+UNUSED_RESOURCE_FIELDS = ("disk_tier", "network_tier", "accelerator_args")
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,12 @@ class Task:
     # Secrets reach the job's environment only: never logs, never the state store in clear.
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
     file_mounts: dict[str, str] = field(default_factory=dict)
-    unsupported_fields: tuple[str, ...] = ()
+    # Names written with no value (``envs: {HF_TOKEN: }``): SkyPilot's "pass it at launch".
+    # --env/--env-file/--secret fill them; launching while one is unfilled is an error.
+    required_envs: tuple[str, ...] = ()
+    required_secrets: tuple[str, ...] = ()
+    # Warnings only: two tasks that differ in what they would warn about are the same task.
+    unsupported_fields: tuple[str, ...] = field(default=(), compare=False)
     base_dir: str | None = None  # the task file's folder: relative paths are resolved from it
 
     def __post_init__(self) -> None:
@@ -74,27 +81,7 @@ class Task:
 
     @classmethod
     def from_yaml_file(cls, path: str | os.PathLike[str]) -> Task:
-        from styx.yamlsafe import MAX_FILE_BYTES
-
-        p = Path(path)
-        shown_path = clip(str(path), 120)
-        try:
-            if not p.is_file():
-                raise TaskSpecError(f"task file '{shown_path}' not found", field="task")
-            if p.stat().st_size > MAX_FILE_BYTES:
-                raise TaskSpecError(
-                    f"{shown_path}: over the {MAX_FILE_BYTES} bytes a task file may have",
-                    field="task",
-                )
-            text = p.read_text(encoding="utf-8")
-            base_dir = str(p.resolve().parent)
-        except UnicodeDecodeError:
-            raise TaskSpecError(f"{shown_path}: not a UTF-8 text file", field="task") from None
-        except (OSError, ValueError) as exc:  # a name too long, a NUL byte, a permission
-            reason = getattr(exc, "strerror", None) or str(exc)
-            raise TaskSpecError(
-                f"task file '{shown_path}' cannot be read: {reason}", field="task"
-            ) from None
+        text, base_dir, shown_path = read_task_file(path)
         return cls.from_yaml_text(text, base_dir=base_dir, source=shown_path)
 
     @classmethod
@@ -120,14 +107,24 @@ class Task:
                 "num_nodes", data["num_nodes"], maximum=MAX_NUM_NODES
             )
         values["resources"] = Resources.from_yaml(data.get("resources"))
-        values["envs"] = {k: v or "" for k, v in as_str_dict("envs", data.get("envs")).items()}
+        envs = as_str_dict("envs", data.get("envs"), allow_none_values=True)
+        values["envs"] = {k: v for k, v in envs.items() if v is not None}
+        values["required_envs"] = tuple(k for k, v in envs.items() if v is None)
         secrets = as_str_dict("secrets", data.get("secrets"), allow_none_values=True)
-        values["secrets"] = {k: v or "" for k, v in secrets.items()}
+        values["secrets"] = {k: v for k, v in secrets.items() if v is not None}
+        values["required_secrets"] = tuple(k for k, v in secrets.items() if v is None)
+        if data.get("service") is not None:
+            from styx.service_spec import check_service
+
+            check_service(data["service"])
         if data.get("workdir") is not None:
             values["workdir"] = _parse_workdir(data["workdir"])
         if data.get("file_mounts") is not None:
             values["file_mounts"] = _parse_file_mounts(data["file_mounts"])
-        values["unsupported_fields"] = tuple(k for k in UNSUPPORTED_FIELDS if k in data)
+        unused = [k for k in UNSUPPORTED_FIELDS if k in data]
+        resources = data.get("resources") if isinstance(data.get("resources"), dict) else {}
+        unused += [f"resources.{k}" for k in UNUSED_RESOURCE_FIELDS if resources.get(k) is not None]
+        values["unsupported_fields"] = tuple(unused)
         return cls(**values)
 
     def with_overrides(
@@ -190,6 +187,33 @@ class Task:
                     field="file_mounts",
                 )
 
+    def missing_values(self) -> list[str]:
+        """Names declared without a value that nothing filled yet, as ``envs.X``/``secrets.X``."""
+        missing = [
+            f"envs.{name}"
+            for name in self.required_envs
+            if name not in self.envs and name not in self.secrets
+        ]
+        missing += [f"secrets.{name}" for name in self.required_secrets if name not in self.secrets]
+        return missing
+
+    def check_required_values(self) -> None:
+        """One-line error naming the first value still missing and the flag that passes it."""
+        missing = self.missing_values()
+        if not missing:
+            return
+        where = missing[0]
+        name = where.split(".", 1)[1]
+        flag = (
+            f"--secret {name}=VALUE"
+            if where.startswith("secrets.")
+            else f"--env {name}=VALUE, --env-file FILE or --secret {name}=VALUE"
+        )
+        more = f" ({len(missing) - 1} more: {', '.join(missing[1:])})" if len(missing) > 1 else ""
+        raise TaskSpecError(
+            f"{where}: no value given; pass it at launch with {flag}{more}", field=where
+        )
+
     def secret_values(self) -> list[str]:
         return [v for v in self.secrets.values() if v]
 
@@ -208,12 +232,16 @@ class Task:
         resources = self.resources.to_yaml()
         if resources:
             out["resources"] = resources
-        if self.envs:
-            out["envs"] = dict(self.envs)
-        if self.secrets:
-            out["secrets"] = {
-                k: ("<redacted>" if redact_secrets else v) for k, v in self.secrets.items()
-            }
+        envs: dict[str, str | None] = dict(self.envs)
+        envs.update({k: None for k in self.required_envs if k not in self.envs})
+        if envs:
+            out["envs"] = envs
+        secrets: dict[str, str | None] = {
+            k: ("<redacted>" if redact_secrets else v) for k, v in self.secrets.items()
+        }
+        secrets.update({k: None for k in self.required_secrets if k not in self.secrets})
+        if secrets:
+            out["secrets"] = secrets
         if self.file_mounts:
             out["file_mounts"] = dict(self.file_mounts)
         if self.setup is not None:
@@ -221,6 +249,33 @@ class Task:
         if self.run is not None:
             out["run"] = self.run
         return out
+
+
+def read_task_file(path: str | os.PathLike[str]) -> tuple[str, str, str]:
+    """A task file's text, its folder and its name as errors show it; TaskSpecError if the
+    file is missing, too large, unreadable or not UTF-8."""
+    from styx.yamlsafe import MAX_FILE_BYTES
+
+    p = Path(path)
+    shown_path = clip(str(path), 120)
+    try:
+        if not p.is_file():
+            raise TaskSpecError(f"task file '{shown_path}' not found", field="task")
+        if p.stat().st_size > MAX_FILE_BYTES:
+            raise TaskSpecError(
+                f"{shown_path}: over the {MAX_FILE_BYTES} bytes a task file may have",
+                field="task",
+            )
+        text = p.read_text(encoding="utf-8")
+        base_dir = str(p.resolve().parent)
+    except UnicodeDecodeError:
+        raise TaskSpecError(f"{shown_path}: not a UTF-8 text file", field="task") from None
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte, a permission
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise TaskSpecError(
+            f"task file '{shown_path}' cannot be read: {reason}", field="task"
+        ) from None
+    return text, base_dir, shown_path
 
 
 MAX_PATH_CHARS = 4096  # PATH_MAX on Linux
@@ -344,8 +399,11 @@ def parse_env_pairs(pairs: list[str] | tuple[str, ...], option: str = "--env") -
 
 
 def warn_unsupported(task: Task) -> None:
+    """Warnings for fields read but not acted on, and notes for skipped resource branches."""
     for key in task.unsupported_fields:
         print(
             f"styx: warning: task field '{key}' is accepted but not supported yet; ignored",
             file=sys.stderr,
         )
+    for line in task.resources.skipped_branches:
+        print(f"styx: note: {line}", file=sys.stderr)

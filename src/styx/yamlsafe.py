@@ -20,6 +20,9 @@ MAX_FILE_BYTES = 512 * 1024  # a task file is a few KB; a long setup script make
 MAX_DEPTH = 64  # task files nest 4-5 levels; this leaves room and stays far from recursion limits
 # Nodes in the document once every alias is expanded. A normal task file has well under 1,000.
 MAX_EXPANDED_NODES = 100_000
+# Documents in one file (a pipeline is a chain of tasks, one per document). SkyPilot's
+# pipelines have a handful of stages; this bounds the work a hostile file of '---' can cause.
+MAX_DOCUMENTS = 32
 
 
 class _Refused(yaml.YAMLError):
@@ -80,6 +83,15 @@ class _BoundedLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _construct(loader: _BoundedLoader, node: Any) -> Any:
+    """One composed document as Python values, after checking its alias expansion."""
+    if _expanded_size(node) > MAX_EXPANDED_NODES:
+        raise _Refused(
+            f"aliases expand to more than {MAX_EXPANDED_NODES} values (refused unexpanded)"
+        )
+    return loader.construct_document(node)
+
+
 def _expanded_size(root: Any) -> int:
     """How many nodes the document has with every alias expanded, without expanding them.
 
@@ -115,6 +127,17 @@ def _expanded_size(root: Any) -> int:
 
 def load_yaml(text: str, source: str = "task") -> Any:
     """Parse one YAML document within the limits above; TaskSpecError naming ``source``."""
+    return _load(text, source, single=True)[0]
+
+
+def load_yaml_documents(text: str, source: str = "task") -> list[Any]:
+    """Every document of a multi-document file (``---`` between them), each within the limits
+    above (nesting, alias expansion, duplicate keys), and at most MAX_DOCUMENTS of them.
+    Empty documents (a leading or trailing ``---``) are left out."""
+    return [doc for doc in _load(text, source, single=False) if doc is not None]
+
+
+def _load(text: str, source: str, *, single: bool) -> list[Any]:
     if len(text) > MAX_FILE_BYTES:
         raise TaskSpecError(
             f"{source}: {len(text)} characters is over the {MAX_FILE_BYTES} a task file may have",
@@ -123,14 +146,15 @@ def load_yaml(text: str, source: str = "task") -> Any:
     loader: _BoundedLoader | None = None
     try:
         loader = _BoundedLoader(text)  # the reader refuses control characters right here
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        if _expanded_size(node) > MAX_EXPANDED_NODES:
-            raise _Refused(
-                f"aliases expand to more than {MAX_EXPANDED_NODES} values (refused unexpanded)"
-            )
-        return loader.construct_document(node)
+        if single:
+            node = loader.get_single_node()
+            return [None if node is None else _construct(loader, node)]
+        documents: list[Any] = []
+        while loader.check_node():
+            if len(documents) >= MAX_DOCUMENTS:
+                raise _Refused(f"more than {MAX_DOCUMENTS} documents in one file")
+            documents.append(_construct(loader, loader.get_node()))
+        return documents
     except _Refused as exc:
         raise TaskSpecError(f"{source}: invalid YAML: {exc}", field="task") from None
     except yaml.YAMLError as exc:

@@ -58,6 +58,7 @@ def job_env(spec: JobSpec, node: NodeSpec, nodes: list[NodeSpec], phase: str) ->
             env[f"{prefix}SETUP_NODE_RANK"] = str(node.rank)
             env[f"{prefix}SETUP_NODE_IPS"] = ips
     env["STYX_CLUSTER_NAME"] = spec.cluster_name
+    env["SKYPILOT_CLUSTER_NAME"] = spec.cluster_name  # SkyPilot's files read this name
     env["STYX_JOB_ID"] = str(spec.job_id)
     return env
 

@@ -15,13 +15,28 @@ from styx.errors import TaskSpecError
 
 def load_task(entrypoint: tuple[str, ...]) -> Any:
     """A task file, or a command line to run (``styx launch 'echo hi'``)."""
+    from styx.pipeline import Pipeline
+
+    loaded = load_task_or_pipeline(entrypoint)
+    if isinstance(loaded, Pipeline):
+        raise TaskSpecError(
+            f"{entrypoint[0]}: a pipeline ({len(loaded.stages)} tasks) runs as a managed job "
+            "('styx jobs launch', not available yet), not on one cluster",
+            field="task",
+        )
+    return loaded
+
+
+def load_task_or_pipeline(entrypoint: tuple[str, ...]) -> Any:
+    """A task file (a :class:`~styx.pipeline.Pipeline` when it holds several), or a command."""
+    from styx.pipeline import load_task_or_pipeline as load_file
     from styx.task import Task
 
     if not entrypoint:
         raise TaskSpecError("no task given: pass a task YAML file or a command", field="task")
     first = entrypoint[0]
     if len(entrypoint) == 1 and (first.endswith((".yaml", ".yml")) or _is_file(first)):
-        return Task.from_yaml_file(first)
+        return load_file(first)
     # One argument is a shell command line as typed ('echo a && echo b'); several are an argv
     # the user's shell already split, so they are quoted back exactly as they arrived.
     command = first if len(entrypoint) == 1 else shlex.join(entrypoint)
@@ -44,7 +59,7 @@ def apply_overrides(task: Any, opts: dict[str, Any]) -> Any:
 
     envs = {}
     if opts.get("env_file"):
-        envs.update(_read_env_file(opts["env_file"]))
+        envs.update(read_env_file(opts["env_file"]))
     envs.update(parse_env_pairs(opts.get("env") or ()))
     secrets = parse_env_pairs(opts.get("secret") or (), option="--secret")
     overrides: dict[str, Any] = {}
@@ -72,7 +87,11 @@ def apply_overrides(task: Any, opts: dict[str, Any]) -> Any:
             base.pop("any_of", None)
             base.pop("ordered", None)
         base.update(overrides)
-        resources = Resources.from_yaml(base, where="resources")
+        # Branches skipped when the file was read are not written back: keep their notes.
+        resources = replace(
+            Resources.from_yaml(base, where="resources"),
+            skipped_branches=resources.skipped_branches,
+        )
     if opts.get("workdir") is not None:
         from styx.task import check_path_text
 
@@ -89,15 +108,33 @@ def apply_overrides(task: Any, opts: dict[str, Any]) -> Any:
     return task
 
 
-def _read_env_file(path: str) -> dict[str, str]:
+def read_env_file(path: str) -> dict[str, str]:
+    """A dotenv file: ``KEY=VALUE`` lines, ``export KEY=VALUE``, ``# comments``, values in
+    single quotes (taken as written) or double quotes (``\\n``, ``\\"`` unescaped)."""
     from styx.task import parse_env_pairs
 
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise TaskSpecError(f"--env-file: cannot read '{path}': {exc.strerror}") from None
-    pairs = [ln.strip().removeprefix("export ") for ln in lines]
-    return parse_env_pairs([p for p in pairs if p and not p.startswith("#")], "--env-file")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or "not a UTF-8 text file"
+        raise TaskSpecError(f"--env-file: cannot read '{path}': {reason}") from None
+    pairs = []
+    for line in lines:
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        text = text.removeprefix("export ").strip()
+        key, sep, value = text.partition("=")
+        pairs.append(f"{key.strip()}{sep}{_dotenv_value(value.strip())}" if sep else text)
+    return parse_env_pairs(pairs, "--env-file")
+
+
+def _dotenv_value(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        return value[1:-1]
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1].replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+    return value.split(" #", 1)[0].rstrip()  # an unquoted value ends at a comment
 
 
 def resource_options(fn: Any) -> Any:
@@ -161,18 +198,34 @@ def launch(
     **opts: Any,
 ) -> None:
     """Launch a task (YAML file or command) on a new or existing cluster."""
+    from styx.pipeline import Pipeline, map_stages
     from styx.spec import check_cluster_name, check_idle_minutes
     from styx.task import warn_unsupported
 
-    task = apply_overrides(load_task(entrypoint), opts)
-    warn_unsupported(task)
+    loaded = load_task_or_pipeline(entrypoint)
     if idle_minutes is not None:
         check_idle_minutes("--idle-minutes-to-autostop", idle_minutes)
     if cluster_name is not None:
         check_cluster_name(cluster_name)
+    if isinstance(loaded, Pipeline):
+        pipeline = map_stages(loaded, lambda stage: apply_overrides(stage, opts))
+        for stage in pipeline.stages:
+            warn_unsupported(stage)
+        if not dryrun:
+            raise TaskSpecError(
+                f"{entrypoint[0]}: a pipeline ({len(pipeline.stages)} tasks) runs as a managed "
+                "job ('styx jobs launch', not available yet); plan it with --dryrun",
+                field="task",
+            )
+        _dryrun_pipeline(pipeline, output)
+        return
+    task = apply_overrides(loaded, opts)
+    warn_unsupported(task)
     if dryrun:
+        _note_missing_values(task)
         _dryrun(task, output)
         return
+    task.check_required_values()
     if not yes and sys.stdin.isatty():
         click.confirm(
             f"Launch '{task.name or 'task'}' on cluster '{cluster_name or '(new)'}'?",
@@ -231,6 +284,41 @@ def _dryrun(task: Any, output: str) -> None:
     print_plan(asyncio.run(plan_offers(task)), task.resources, output)
 
 
+def _note_missing_values(task: Any) -> None:
+    """A dry run plans without the values passed at launch, but says which are missing."""
+    for where in task.missing_values():
+        name = where.split(".", 1)[1]
+        print(
+            f"styx: note: {where} has no value; a launch needs --env {name}=... or "
+            f"--secret {name}=...",
+            file=sys.stderr,
+        )
+
+
+def _dryrun_pipeline(pipeline: Any, output: str) -> None:
+    """Every stage planned on its own: a table per stage, or one JSON document."""
+    import asyncio
+    import json
+
+    from styx.cli.catalog import render_plan
+    from styx.placement import plan_offers
+
+    stages = []
+    for index, stage in enumerate(pipeline.stages):
+        _note_missing_values(stage)
+        offers = asyncio.run(plan_offers(stage))
+        name = pipeline.stage_name(index)
+        if output == "json":
+            stages.append(
+                {"stage": index + 1, "name": name, **json.loads(render_plan(offers, output="json"))}
+            )
+        else:
+            click.echo(f"Stage {index + 1}/{len(pipeline.stages)}: {name}")
+            click.echo(render_plan(offers, output=output))
+    if output == "json":
+        click.echo(json.dumps({"pipeline": pipeline.name, "stages": stages}, indent=2))
+
+
 @click.command(name="exec")
 @click.argument("cluster_name")
 @click.argument("entrypoint", nargs=-1, required=True)
@@ -252,4 +340,5 @@ def exec_command(
     from styx import sdk
 
     task = apply_overrides(load_task(entrypoint), opts)
+    task.check_required_values()
     sdk.exec(task, cluster_name, detach_run=detach_run, sync_workdir=sync_workdir)

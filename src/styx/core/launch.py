@@ -65,6 +65,7 @@ async def launch(
     that fails after it made new instances terminates them unless ``keep_on_failure``.
     """
     name = check_cluster_name(cluster_name or default_cluster_name())
+    task.check_required_values()  # envs: {HF_TOKEN: } needs a value passed at launch
     task.check_local_files()
     opts = options or LaunchOptions()
     printer = printer or Printer()
