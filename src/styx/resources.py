@@ -158,6 +158,13 @@ class Resources:
             return self.image_id.get(region or "") if region else None
         return self.image_id
 
+    @property
+    def container_image(self) -> bool:
+        """Whether ``image_id`` names a container image (``docker:<image>``, SkyPilot's syntax)
+        rather than a machine image (an AMI, a GCE image, an Azure URN)."""
+        images = self.image_id.values() if isinstance(self.image_id, dict) else [self.image_id]
+        return any(isinstance(i, str) and i.startswith("docker:") for i in images)
+
     @classmethod
     def from_yaml(cls, data: Any, where: str = "resources") -> Resources:
         if data is None:

@@ -52,8 +52,17 @@ class ProviderEntry:
     # Nodes are folders on this machine (a sandbox each): file_mounts targets must stay under
     # the node's home, since an absolute path there would be the host's own.
     home_only_mounts: bool = False
+    # ``image_id: docker:<image>`` runs the task in that container image (Kubernetes: the pod's
+    # image). Elsewhere the node would boot its machine image and run the task on the host, so
+    # such offers are not planned (containers on VMs, SSH pools and local are not built yet).
+    container_images: bool = False
     # Nodes are reached with the Styx SSH key (made once per user before the first launch).
     uses_ssh_key: bool = True
+
+
+def runs_containers(name: str) -> bool:
+    """Whether ``image_id: docker:<image>`` runs the task in that image on ``name``'s nodes."""
+    return entry(name).container_images
 
 
 def entry(name: str) -> ProviderEntry:
@@ -89,6 +98,7 @@ PROVIDERS: dict[str, ProviderEntry] = {
     "kubernetes": ProviderEntry(
         "styx.providers.kubernetes.provider", "KubernetesProvider", "kubernetes",
         ("kubernetes",), aliases=("k8s",), inventory=True, region_has_slash=True,
+        container_images=True,
     ),
 }  # fmt: skip
 
