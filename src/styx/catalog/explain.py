@@ -43,7 +43,8 @@ def explain_candidate(
         able = [c for c in ctx.indexes if c in provider_names(container_images=True)]
         if not able or (r.cloud and r.cloud not in able):
             return (
-                f"resources.image_id '{clip(str(r.image_id), 120)}' is a container image, which runs only on "
+                f"resources.image_id '{clip(str(r.image_id), 120)}' is a container image, "
+                "which runs only on "
                 f"{', '.join(provider_names(container_images=True))} so far"
                 f"{' (not enabled)' if not able else ''}; on VM clouds, SSH pools and local, "
                 "remove it or use a machine image"
