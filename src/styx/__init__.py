@@ -10,6 +10,10 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+# What Styx creates is its user's alone: folders 0700, files 0600. Here, not in styx.config,
+# because the CLI sets it first thing and ``styx --help`` must not pay for config's imports.
+PRIVATE_UMASK = 0o077
+
 _LAZY = {
     "Task": "styx.task",
     "Resources": "styx.resources",

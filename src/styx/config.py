@@ -19,8 +19,6 @@ from typing import Any
 
 from styx.errors import StyxError
 
-PRIVATE_UMASK = 0o077  # what Styx creates is its user's alone: folders 0700, files 0600
-
 
 def styx_home() -> Path:
     """$STYX_HOME, default ~/.styx. Created on first use, private to the user (0700).

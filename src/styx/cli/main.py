@@ -72,7 +72,7 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> Any:
     import os
 
-    from styx.config import PRIVATE_UMASK
+    from styx import PRIVATE_UMASK
     from styx.errors import StyxError
 
     # Everything this command writes (state, logs, caches, a local node's files) is private.
