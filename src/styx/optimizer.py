@@ -269,8 +269,6 @@ def _feasible(r: Resources, num_nodes: int, ctx: _Context) -> list[_Keyed]:
         for key, o in index.pool(c):
             if budget is not None and o.hourly_price > budget + 1e-9:
                 break  # the pool is sorted by price: nothing further fits the budget
-            if default_family and not inventory and not in_default_family(cloud, o.instance_type):
-                continue
             if region and o.region != region:
                 continue
             if zone and zone not in o.zones:
@@ -278,6 +276,9 @@ def _feasible(r: Resources, num_nodes: int, ctx: _Context) -> list[_Keyed]:
             if cpus and not cpus.admits(o.vcpus):
                 continue
             if memory and not memory.admits(o.memory_gib, o.vcpus):
+                continue
+            # Last: the family rule is the costliest check (cached per type, but still a call).
+            if default_family and not inventory and not in_default_family(cloud, o.instance_type):
                 continue
             if num_nodes != 1 or zone:
                 o = _derive(o, num_nodes, (zone,) if zone else None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import lru_cache
 
 from styx.resources import Quantity, Resources
 
@@ -42,6 +43,7 @@ def sized(r: Resources) -> Resources:
     return replace(r, cpus=cpus, memory=memory)
 
 
+@lru_cache(maxsize=8192)
 def in_default_family(cloud: str, instance_type: str) -> bool:
     """Whether a catalog cloud's instance type belongs to a default family (other clouds: yes)."""
     pattern = DEFAULT_FAMILIES.get(cloud)
