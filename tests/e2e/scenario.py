@@ -43,6 +43,8 @@ def walk(cli: Cli, nodes: Nodes, cloud: str, hooks: CloudHooks, launch_args: lis
     out = cli("launch", "-y", "-c", name, "--infra", cloud, "--num-nodes", "2", *launch_args, RUN)
     insts = _instances(cli.home, name)
     assert [i["node_rank"] for i in insts] == [0, 1]
+    # The shipped snapshot is older than catalog.max_age_days (180): a real launch says so too.
+    assert "run `styx catalog refresh`" in out.stdout + out.stderr, out
     publics = [str(i["public_ip"]) for i in insts]
     privates = [str(i["private_ip"]) for i in insts]
     region = str(insts[0]["region"])

@@ -13,18 +13,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from styx.resources import Quantity, Resources
 
 DEFAULT_CPUS = Quantity(8, at_least=True)
 DEFAULT_MEMORY = Quantity(4, per_cpu=True)
-# Instance-type patterns of the default families, per catalog cloud.
-DEFAULT_FAMILIES: dict[str, re.Pattern[str]] = {
-    "aws": re.compile(r"^(m6i|m7i|c6i|c7i|r6i|r7i)\."),
-    "gcp": re.compile(r"^n2-(standard|highmem|highcpu)-\d+$"),
-    "azure": re.compile(r"^Standard_(D|E)\d+s_v5$|^Standard_F\d+s_v2$"),
-}
 
 
 def applies(r: Resources) -> bool:
@@ -45,6 +39,13 @@ def sized(r: Resources) -> Resources:
 
 @lru_cache(maxsize=8192)
 def in_default_family(cloud: str, instance_type: str) -> bool:
-    """Whether a catalog cloud's instance type belongs to a default family (other clouds: yes)."""
-    pattern = DEFAULT_FAMILIES.get(cloud)
-    return pattern is None or pattern.match(instance_type) is not None
+    """Whether ``instance_type`` belongs to one of ``cloud``'s default families (the registry
+    entry's ``default_families``; a cloud without one: every type)."""
+    return _family_pattern(cloud).match(instance_type) is not None
+
+
+@cache
+def _family_pattern(cloud: str) -> re.Pattern[str]:
+    from styx.providers.registry import entry
+
+    return re.compile(entry(cloud).default_families or "")

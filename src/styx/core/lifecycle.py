@@ -46,6 +46,11 @@ async def provision_cluster(
     for cloud in sorted({o.cloud for o in offers}):
         task.check_mount_targets(cloud)  # before anything is recorded or created
     best = offers[0]
+    from styx.catalog.age import stale_hint
+
+    hint = stale_hint([best.cloud])  # the price that chose this offer may be out of date
+    if hint:
+        progress(hint)
     record = ClusterRecord(
         name=name,
         provider=best.cloud,

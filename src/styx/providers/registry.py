@@ -52,6 +52,10 @@ class ProviderEntry:
     # Nodes are folders on this machine (a sandbox each): file_mounts targets must stay under
     # the node's home, since an absolute path there would be the host's own.
     home_only_mounts: bool = False
+    # SkyPilot's default families for a CPU-only request that names no instance type: a regex
+    # over the provider's instance-type names (current general, compute and memory families,
+    # never burstable ones). None: every type qualifies (inventory providers size themselves).
+    default_families: str | None = None
     # ``image_id: docker:<image>`` runs the task in that container image (Kubernetes: the pod's
     # image). Elsewhere the node would boot its machine image and run the task on the host, so
     # such offers are not planned (containers on VMs, SSH pools and local are not built yet).
@@ -86,14 +90,17 @@ PROVIDERS: dict[str, ProviderEntry] = {
     "aws": ProviderEntry(
         "styx.providers.aws.provider", "AWSProvider", "aws", ("boto3",),
         catalog=True, catalog_refresh="styx.catalog.refresh.aws", node_access=VM_OVER_SSH,
+        default_families=r"^(m6i|m7i|c6i|c7i|r6i|r7i)\.",
     ),
     "gcp": ProviderEntry(
         "styx.providers.gcp.provider", "GCPProvider", "gcp", ("google.cloud.compute_v1",),
         catalog=True, catalog_refresh="styx.catalog.refresh.gcp", node_access=VM_OVER_SSH,
+        default_families=r"^n2-(standard|highmem|highcpu)-\d+$",
     ),
     "azure": ProviderEntry(
         "styx.providers.azure.provider", "AzureProvider", "azure", ("azure.mgmt.compute",),
         catalog=True, catalog_refresh="styx.catalog.refresh.azure", node_access=VM_OVER_SSH,
+        default_families=r"^Standard_(D|E)\d+s_v5$|^Standard_F\d+s_v2$",
     ),
     "kubernetes": ProviderEntry(
         "styx.providers.kubernetes.provider", "KubernetesProvider", "kubernetes",
