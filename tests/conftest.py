@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,3 +40,16 @@ def styx_env(home: Path, **extra: str) -> dict[str, str]:
     env["STYX_HOME"] = str(home)
     env.update(extra)
     return env
+
+
+def ssh_as_user(home: Path, host: str, command: str) -> subprocess.CompletedProcess[str]:
+    """``ssh host command`` as the user would type it, with the user's ``~/.ssh/config`` under
+    ``home`` (OpenSSH finds its config through the password database, not ``$HOME``)."""
+    return subprocess.run(
+        ["ssh", "-F", str(home / ".ssh" / "config"), "-o", "BatchMode=yes",
+         "-o", "ConnectTimeout=20", host, command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip

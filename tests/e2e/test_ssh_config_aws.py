@@ -7,11 +7,11 @@ config through the password database, so ``-F`` names the temporary one Styx edi
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import ssh_as_user
 from tests.e2e.clouds import AWS_IMAGE, aws_section
 from tests.e2e.conftest import Cli, Nodes, base_env, cloud_section, write_config
 from tests.fakes.aws.moto_server import MotoServer, aws_env
@@ -37,17 +37,6 @@ def cli(moto: MotoServer, nodes: Nodes, styx_home: Path, tmp_path: Path, home: P
     return Cli(styx_home, {**base_env(styx_home, tmp_path), **aws_env(moto), "HOME": str(home)})
 
 
-def _ssh(home: Path, host: str, command: str) -> subprocess.CompletedProcess[str]:
-    config = home / ".ssh" / "config"
-    return subprocess.run(
-        ["ssh", "-F", str(config), "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", host, command],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-
-
 def test_ssh_cluster_on_aws_goes_through_the_proxy_command(
     cli: Cli, nodes: Nodes, home: Path, styx_home: Path
 ) -> None:
@@ -63,10 +52,10 @@ def test_ssh_cluster_on_aws_goes_through_the_proxy_command(
     assert f"HostName {insts[0].public_ip}" in entry and "ProxyCommand " in entry
     assert "User root" in entry and "HostKeyAlias styx-" in entry
 
-    head = _ssh(home, name, "hostname; echo $HOME")
+    head = ssh_as_user(home, name, "hostname; echo $HOME")
     assert head.returncode == 0, head.stderr
     assert head.stdout.split()[1] == str(head_node.home)
-    worker = _ssh(home, f"{name}-worker1", "echo $HOME")
+    worker = ssh_as_user(home, f"{name}-worker1", "echo $HOME")
     assert worker.returncode == 0, worker.stderr
     assert worker.stdout.strip() == str(worker_node.home)
 
@@ -75,4 +64,4 @@ def test_ssh_cluster_on_aws_goes_through_the_proxy_command(
 
     cli("down", "-y", name)
     assert not (styx_home / "ssh" / "config.d" / name).exists()
-    assert _ssh(home, name, "hostname").returncode != 0
+    assert ssh_as_user(home, name, "hostname").returncode != 0

@@ -8,28 +8,12 @@ shipped catalogs and asks no cloud anything.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, styx_env
-
-
-def styx(
-    home: Path, *args: str, timeout: float = 120, **env: str
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "styx.cli.main", *args],
-        env=styx_env(home, **env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-        cwd=str(REPO),
-    )
+from tests.integration.test_local_cli import styx
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import ssh_as_user
 from tests.fakes.sshd.nodes import FakeCluster
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -38,17 +39,6 @@ def _styx(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _ssh(home: Path, host: str, command: str) -> subprocess.CompletedProcess[str]:
-    config = home / ".ssh" / "config"
-    return subprocess.run(
-        ["ssh", "-F", str(config), "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", host, command],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-
-
 def test_ssh_cluster_reaches_each_node_until_down(
     pool: FakeCluster, styx_home: Path, tmp_path: Path
 ) -> None:
@@ -69,11 +59,11 @@ def test_ssh_cluster_reaches_each_node_until_down(
     assert "Host pc\n" in entry.read_text() and "Host pc-worker1\n" in entry.read_text()
 
     homes = {str(n.home) for n in pool.nodes}
-    head = _ssh(home, "pc", "hostname; echo $HOME")
+    head = ssh_as_user(home, "pc", "hostname; echo $HOME")
     assert head.returncode == 0, head.stderr
     hostname, head_home = head.stdout.split()
     assert hostname == subprocess.run(["hostname"], capture_output=True, text=True).stdout.strip()
-    worker = _ssh(home, "pc-worker1", "echo $HOME")
+    worker = ssh_as_user(home, "pc-worker1", "echo $HOME")
     assert worker.returncode == 0, worker.stderr
     # Each alias reaches its own node: the nodes are sshd servers with homes of their own.
     assert head_home in homes and worker.stdout.strip() in homes
@@ -90,7 +80,7 @@ def test_ssh_cluster_reaches_each_node_until_down(
     down = _styx(env, "down", "-y", "pc")
     assert down.returncode == 0, down.stderr
     assert not entry.exists()
-    gone = _ssh(home, "pc", "hostname")
+    gone = ssh_as_user(home, "pc", "hostname")
     assert gone.returncode != 0
 
 
