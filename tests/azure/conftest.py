@@ -42,7 +42,7 @@ def provider_config(server: FakeArmServer, **overrides: Any) -> dict[str, Any]:
         "subscription_id": SUBSCRIPTION,
         "base_url": server.url,
         "access_token": TOKEN,
-        "ca_bundle": str(server.cert_path),
+        "ca_bundle": str(server.ca_path),
         "polling_interval_s": 0,
         "retry_base_s": 0.01,
         "credential_timeout_s": 3,

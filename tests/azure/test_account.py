@@ -56,7 +56,7 @@ def test_config_file_and_env(
     monkeypatch.setenv("STYX_AZURE_ACCESS_TOKEN", TOKEN)
     config = {
         "azure": {
-            "ca_bundle": str(arm_server.cert_path),
+            "ca_bundle": str(arm_server.ca_path),
             "ssh_user": "styx",
             "polling_interval_s": 0,
             "regions": ["westus2"],

@@ -21,7 +21,7 @@ from tests.fakes.azure.state import FakeArm
 
 def raw_get(server: FakeArmServer, path: str) -> tuple[int, dict[str, Any]]:
     """An independent HTTPS GET against the fake (no Azure SDK involved)."""
-    ctx = ssl.create_default_context(cafile=str(server.cert_path))
+    ctx = ssl.create_default_context(cafile=str(server.ca_path))
     req = urllib.request.Request(
         f"{server.url}{path}?api-version=2026-04-01", headers={"Authorization": f"Bearer {TOKEN}"}
     )

@@ -32,7 +32,7 @@ def get(server: FakeArmServer, path: str, version: str | None) -> tuple[int, dic
     req = urllib.request.Request(
         server.url + path + query, headers={"Authorization": f"Bearer {TOKEN}"}
     )
-    ctx = ssl.create_default_context(cafile=str(server.cert_path))
+    ctx = ssl.create_default_context(cafile=str(server.ca_path))
     try:
         with urllib.request.urlopen(req, timeout=10, context=ctx) as resp:
             return resp.status, json.loads(resp.read() or b"{}")

@@ -38,7 +38,7 @@ def azure_section(server: FakeArmServer) -> dict[str, Any]:
         "subscription_id": AZURE_SUBSCRIPTION,
         "base_url": server.url,
         "access_token": AZURE_TOKEN,
-        "ca_bundle": str(server.cert_path),
+        "ca_bundle": str(server.ca_path),
         "polling_interval_s": 0,
         "retry_base_s": 0.01,
         "credential_timeout_s": 3,
@@ -88,7 +88,7 @@ def azure_live(server: FakeArmServer, cluster: str) -> int:
         "virtualMachines?api-version=2024-07-01"
     )
     req = urllib.request.Request(url, headers={"Authorization": f"Bearer {AZURE_TOKEN}"})
-    ctx = ssl.create_default_context(cafile=str(server.cert_path))
+    ctx = ssl.create_default_context(cafile=str(server.ca_path))
     with urllib.request.urlopen(req, timeout=10, context=ctx) as resp:
         data = json.load(resp)
     return sum(1 for vm in data["value"] if (vm.get("tags") or {}).get("styx-cluster") == cluster)

@@ -6,11 +6,8 @@ self-signed certificate made at start-up; clients trust it through ``connection_
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import json
 import re
-import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,6 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 from tests.fakes.azure import apiversions, vms
 from tests.fakes.azure import handlers as h
 from tests.fakes.azure.state import ArmError, FakeArm, Request
+from tests.fakes.tls import make_server_tls
 
 SUB = r"/subscriptions/(?P<sub>[^/]+)"
 RG = SUB + r"/resourcegroups/(?P<rg>[^/]+)"
@@ -180,57 +178,18 @@ class _Server(ThreadingHTTPServer):
     arm: FakeArm
 
 
-def make_self_signed_cert(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 (also the CA clients trust) and its key, as PEM files."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "styx-fake-arm")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    cert_path, key_path = folder / "arm-cert.pem", folder / "arm-key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 class FakeArmServer:
     """Runs :class:`FakeArm` on https://127.0.0.1:<free port> in a background thread."""
 
     def __init__(self, arm: FakeArm, cert_dir: Path) -> None:
         self.arm = arm
-        self.cert_path, key_path = make_self_signed_cert(cert_dir)
+        self.tls = make_server_tls(cert_dir, "styx-fake-arm")
+        self.ca_path = self.tls.ca_path  # what clients trust (``azure.ca_bundle``)
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.arm = arm
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.cert_path, key_path)
-        self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True)
+        self._httpd.socket = self.tls.server_context().wrap_socket(
+            self._httpd.socket, server_side=True
+        )
         self.port = self._httpd.server_address[1]
         self.url = f"https://127.0.0.1:{self.port}"
         arm.base_url = self.url
