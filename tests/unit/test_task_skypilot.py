@@ -6,6 +6,8 @@ docs), not copied from their example files.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -286,3 +288,16 @@ def test_command_line_overrides_keep_the_skipped_branch_notes() -> None:
     changed = apply_overrides(task, {"cpus": "4+"})
     assert str(changed.resources.any_of[0].cpus) == "4+"
     assert changed.resources.skipped_branches == task.resources.skipped_branches != ()
+
+
+def test_an_env_file_is_read_within_the_task_file_bound(tmp_path: Path) -> None:
+    from styx.cli.launch import read_env_file
+    from styx.yamlsafe import MAX_FILE_BYTES
+
+    ok = tmp_path / "ok.env"
+    ok.write_text("export MODEL='llama 3'\n# comment\nKEY=v # trailing\n")
+    assert read_env_file(str(ok)) == {"MODEL": "llama 3", "KEY": "v"}
+    big = tmp_path / "big.env"
+    big.write_bytes(b"A=" + b"x" * MAX_FILE_BYTES + b"\n")
+    with pytest.raises(TaskSpecError, match=r"--env-file: .* is over the \d+ bytes"):
+        read_env_file(str(big))

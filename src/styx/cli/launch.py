@@ -111,13 +111,21 @@ def apply_overrides(task: Any, opts: dict[str, Any]) -> Any:
 def read_env_file(path: str) -> dict[str, str]:
     """A dotenv file: ``KEY=VALUE`` lines, ``export KEY=VALUE``, ``# comments``, values in
     single quotes (taken as written) or double quotes (``\\n``, ``\\"`` unescaped)."""
+    from styx.spec import clip
     from styx.task import parse_env_pairs
+    from styx.yamlsafe import MAX_FILE_BYTES
 
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        with open(path, "rb") as f:  # read no more than the bound, however large the file
+            data = f.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise TaskSpecError(
+                f"--env-file: '{clip(path, 120)}' is over the {MAX_FILE_BYTES} bytes it may have"
+            )
+        lines = data.decode("utf-8").splitlines()
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or "not a UTF-8 text file"
-        raise TaskSpecError(f"--env-file: cannot read '{path}': {reason}") from None
+        raise TaskSpecError(f"--env-file: cannot read '{clip(path, 120)}': {reason}") from None
     pairs = []
     for line in lines:
         text = line.strip()
