@@ -157,9 +157,10 @@ class BlockList:
             keys.update(dict.fromkeys(self.store.blocked_keys(provider, now)))
         return [k for k in keys if provider is None or k.provider == provider]
 
-    def blocking(self, where: Placement) -> BlockKey | None:
-        """The key that blocks ``where``, if any (with ``ignore``, only this launch's)."""
-        for key in self.active(where.provider):
+    def blocking(self, where: Placement, active: list[BlockKey] | None = None) -> BlockKey | None:
+        """The key that blocks ``where``, if any (with ``ignore``, only this launch's).
+        ``active``: the provider's keys when the caller already read them."""
+        for key in self.active(where.provider) if active is None else active:
             if key.covers(where, self._family):
                 return key
         return None
@@ -168,9 +169,13 @@ class BlockList:
         return self.blocking(Placement(provider, region, zone, itype)) is not None
 
     def offer_blocked(self, offer: Offer) -> bool:
+        """Whether every zone of ``offer`` is blocked (the keys are read once per offer)."""
+        active = self.active(offer.cloud)
         zones = offer.zones or (None,)
         return all(
-            self.is_blocked(offer.cloud, offer.region, z, offer.instance_type) for z in zones
+            self.blocking(Placement(offer.cloud, offer.region, z, offer.instance_type), active)
+            is not None
+            for z in zones
         )
 
     def block_for(self, error: ProviderError, where: Placement) -> BlockKey | None:
