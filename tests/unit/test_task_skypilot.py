@@ -301,3 +301,12 @@ def test_an_env_file_is_read_within_the_task_file_bound(tmp_path: Path) -> None:
     big.write_bytes(b"A=" + b"x" * MAX_FILE_BYTES + b"\n")
     with pytest.raises(TaskSpecError, match=r"--env-file: .* is over the \d+ bytes"):
         read_env_file(str(big))
+
+
+def test_exec_from_python_refuses_a_missing_required_value(styx_home: Path) -> None:
+    import styx
+
+    task = Task.from_yaml({"envs": {"HF_TOKEN": None}, "run": "echo hi"})
+    # Refused before any cluster is looked up (there is none), naming the variable.
+    with pytest.raises(TaskSpecError, match="HF_TOKEN"):
+        styx.exec(task, "nosuch")

@@ -348,5 +348,4 @@ def exec_command(
     from styx import sdk
 
     task = apply_overrides(load_task(entrypoint), opts)
-    task.check_required_values()
     sdk.exec(task, cluster_name, detach_run=detach_run, sync_workdir=sync_workdir)

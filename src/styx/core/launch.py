@@ -192,6 +192,7 @@ async def exec(
     printer: Printer | None = None,
 ) -> LaunchResult:
     """Run ``task`` on an up cluster: no provisioning, no setup, no re-sync unless asked."""
+    task.check_required_values()  # before connecting: the job could not run without them
     printer = printer or Printer()
     store = open_store()
     async with connected(store, cluster_name) as backend:
