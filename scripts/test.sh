@@ -11,6 +11,8 @@ command -v rsync >/dev/null || need_apt+=(rsync)
 command -v ssh >/dev/null || need_apt+=(openssh-client)
 command -v unshare >/dev/null || need_apt+=(util-linux)
 command -v ip >/dev/null || need_apt+=(iproute2)
+[ -x /usr/sbin/dockerd ] || need_apt+=(docker.io)   # container tests (tests/container)
+[ -x /bin/busybox ] && [ -f /usr/share/doc/busybox-static/copyright ] || need_apt+=(busybox-static)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing system packages: ${need_apt[*]}"
   apt-get update -qq

@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from styx.errors import ResourcesUnavailableError
-from styx.providers.registry import provider_names, runs_containers
+from styx.providers.registry import provider_names
 from styx.resources import Resources
 
 if TYPE_CHECKING:
@@ -257,11 +257,8 @@ def _feasible(r: Resources, num_nodes: int, ctx: _Context) -> list[_Keyed]:
     budget = r.max_hourly_cost / num_nodes if r.max_hourly_cost is not None else None
     sized = _with_default(r, inventory=False)
     default_family = applies(r)
-    container = r.container_image
     for cloud, index in ctx.indexes.items():
         if r.cloud and r.cloud != cloud:
-            continue
-        if container and not runs_containers(cloud):
             continue
         inventory = cloud in ctx.inventory_clouds
         c = r if inventory else sized

@@ -276,6 +276,7 @@ def _parse(data: dict[str, Any], where: str, base: Resources) -> Resources:
             values["image_id"] = values["image_id"] or None
         else:
             values["image_id"] = as_str(f"{where}.image_id", image)
+        _check_container_images(values["image_id"], f"{where}.image_id")
     if data.get("autostop") is not None:
         values["autostop"] = parse_autostop(data["autostop"], f"{where}.autostop")
     if data.get("max_hourly_cost") is not None:
@@ -623,3 +624,12 @@ def parse_job_recovery(value: Any, where: str) -> JobRecovery:
             for c in codes
         ),
     )
+
+
+def _check_container_images(image_id: str | dict[str, str] | None, where: str) -> None:
+    from styx.container.image import DOCKER_PREFIX, check_container_ref
+
+    images = image_id.items() if isinstance(image_id, dict) else [("", image_id)]
+    for region, image in images:
+        if image and image.startswith(DOCKER_PREFIX):
+            check_container_ref(f"{where}.{clip(region, 60)}" if region else where, image)

@@ -234,10 +234,14 @@ def _request_for(template: ProvisionRequest, offer: Offer, zone: str | None) -> 
     """The request for one zone, with a fresh instance id (another zone is another request)."""
     from dataclasses import replace
 
+    from styx.container.image import node_image
     from styx.providers.instance import new_instance_id
+    from styx.providers.registry import image_is_node
 
     return replace(
         template,
+        # docker:<image> is a pod's image on Kubernetes; a VM boots its default image instead.
+        image_id=node_image(template.image_id, image_is_node(offer.cloud)),
         instance_type=offer.instance_type,
         region=offer.region,
         zone=zone,

@@ -49,6 +49,9 @@ class NodeSpec:
     pod: str | None = None  # k8s: the pod, its namespace and container
     namespace: str | None = None
     container: str | None = None
+    # image_id: docker:<image> on a VM, pool host or local node: the container on the node's host
+    # that setup and run go into (styx.agent.incontainer); None runs them on the host.
+    docker_container: str | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, object]) -> NodeSpec:
@@ -83,6 +86,13 @@ def _node_script(command: str, env: dict[str, str], workdir: str | None) -> str:
 def launch_on_node(
     node: NodeSpec, command: str, env: dict[str, str], workdir: str | None, pid_file: Path
 ) -> subprocess.Popen[bytes]:
+    if node.docker_container:
+        from styx.agent.incontainer import container_script
+
+        # The job's environment and workdir go into the container; the host runs the wrapper.
+        inner = _node_script(command, env, workdir)
+        command = container_script(node.docker_container, inner, pid_file.stem)
+        env, workdir = {}, None
     return _LAUNCHERS[node.kind](node, command, env, workdir, pid_file)
 
 
@@ -254,8 +264,37 @@ def _remote_kill_argv(node: NodeSpec, pid_file: Path) -> list[str] | None:
     return None
 
 
+def _container_kill_argv(node: NodeSpec, pid_file: Path) -> tuple[list[str], dict[str, str]]:
+    """The host command that kills the job inside the node's container, and its environment."""
+    from styx.agent.incontainer import container_kill
+
+    assert node.docker_container
+    script = container_kill(node.docker_container, pid_file.stem)
+    if node.kind is NodeKind.SSH:
+        return [*ssh_base_command(node), script], dict(os.environ)
+    env = dict(os.environ)
+    env["HOME"] = os.path.expanduser(node.home or "~")
+    return ["bash", "--noprofile", "--norc", "-c", script], env
+
+
 def kill_on_node(node: NodeSpec, proc: subprocess.Popen[bytes] | None, pid_file: Path) -> None:
-    """Kill the node's process group for this job (and the local ssh/exec client, if any)."""
+    """Kill the node's process group for this job (and the local ssh/exec client, if any).
+
+    In a container, the job's group inside it first: killing the engine's exec client on the
+    host would leave the job running in the container."""
+    if node.docker_container:
+        argv, env = _container_kill_argv(node, pid_file)
+        try:
+            subprocess.run(
+                argv,
+                env=env,
+                timeout=30,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except (OSError, subprocess.SubprocessError):
+            pass
     remote = _remote_kill_argv(node, pid_file)
     if remote is not None:
         try:

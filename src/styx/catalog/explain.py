@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from styx.resources import Quantity, Resources
-from styx.spec import clip, did_you_mean
+from styx.spec import did_you_mean
 
 if TYPE_CHECKING:
     from styx.optimizer import Offer, _Context
@@ -37,18 +37,6 @@ def explain_candidate(
         return "no cloud is enabled (configure credentials for aws, gcp or azure, or use local)"
     if r.cloud and r.cloud not in ctx.indexes:
         return f"cloud '{r.cloud}' is not enabled (enabled: {', '.join(ctx.indexes)})"
-    if r.container_image:
-        from styx.providers.registry import provider_names
-
-        able = [c for c in ctx.indexes if c in provider_names(container_images=True)]
-        if not able or (r.cloud and r.cloud not in able):
-            return (
-                f"resources.image_id '{clip(str(r.image_id), 120)}' is a container image, "
-                "which runs only on "
-                f"{', '.join(provider_names(container_images=True))} so far"
-                f"{' (not enabled)' if not able else ''}; on VM clouds, SSH pools and local, "
-                "remove it or use a machine image"
-            )
     offers = [
         o for c, idx in ctx.indexes.items() if not r.cloud or c == r.cloud for _, o in idx.all
     ]

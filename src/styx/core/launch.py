@@ -120,6 +120,9 @@ def _check_reuse(record: ClusterRecord, task: Task) -> None:
             f"{task.num_nodes}; use another cluster name or `styx down {record.name}` first",
             cluster=record.name,
         )
+    from styx.container.reuse import check_same_image
+
+    check_same_image(record, task)
 
 
 async def _prepare_and_submit(
@@ -136,6 +139,7 @@ async def _prepare_and_submit(
     if fresh or record.status is not ClusterStatus.UP:
         await backend.setup_runtime()
     await backend.sync_files(task)
+    await backend.setup_containers(task)
     setup_hash = _setup_hash(task)
     run_setup = bool(task.setup) and not opts.no_setup and setup_hash != record.setup_hash
     minutes, want_down = _autostop_minutes(task, opts)

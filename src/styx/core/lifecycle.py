@@ -118,6 +118,8 @@ async def provision_cluster(
             "memory_gib": offer.memory_gib,
             "accelerator_name": offer.accelerator_name,
             "accelerator_count": offer.accelerator_count,
+            # The image the cluster runs (a docker: one is checked on reuse; styx.container).
+            "image_id": task.resources.image_for(offer.region),
         },
     )
     store.upsert_cluster(record)

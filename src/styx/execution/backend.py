@@ -140,6 +140,13 @@ class ClusterBackend:
         )
         await self.head.check_output(write, stdin=json.dumps(info).encode())
 
+    async def setup_containers(self, task: Task) -> None:
+        """``image_id: docker:<image>``: make (or start again) each node's container, after the
+        files are synced (file mounts are bound into it). Nothing for other clusters."""
+        from styx.container.setup import start_containers
+
+        await start_containers(self.record, self.nodes, task)
+
     async def sync_files(self, task: Task) -> None:
         """workdir -> ~/sky_workdir and local file_mounts, on every node in parallel."""
         jobs = []
@@ -158,6 +165,8 @@ class ClusterBackend:
     # ---- jobs --------------------------------------------------------------------------------
 
     def job_spec(self, task: Task, with_setup: bool, num_gpus_per_node: int) -> JobSpec:
+        from styx.container.setup import with_containers
+
         inst = self.nodes[0].instance
         return JobSpec(
             name=task.name,
@@ -166,7 +175,7 @@ class ClusterBackend:
             envs=dict(task.envs),
             secrets=dict(task.secrets),
             workdir=REMOTE_WORKDIR if task.workdir is not None else None,
-            nodes=tuple(n.spec for n in self.nodes),
+            nodes=tuple(with_containers(self.record, self.nodes)),
             num_gpus_per_node=num_gpus_per_node,
             cluster_name=self.record.name,
             cluster_info=ClusterInfo(

@@ -56,16 +56,17 @@ class ProviderEntry:
     # over the provider's instance-type names (current general, compute and memory families,
     # never burstable ones). None: every type qualifies (inventory providers size themselves).
     default_families: str | None = None
-    # ``image_id: docker:<image>`` runs the task in that container image (Kubernetes: the pod's
-    # image). Elsewhere the node would boot its machine image and run the task on the host, so
-    # such offers are not planned (containers on VMs, SSH pools and local are not built yet).
+    # ``image_id: docker:<image>`` is the node itself (Kubernetes: the pod's image). Elsewhere
+    # the node boots its default machine image and the runtime starts the container on it
+    # (styx.container), so a container image plans on every provider.
     container_images: bool = False
     # Nodes are reached with the Styx SSH key (made once per user before the first launch).
     uses_ssh_key: bool = True
 
 
-def runs_containers(name: str) -> bool:
-    """Whether ``image_id: docker:<image>`` runs the task in that image on ``name``'s nodes."""
+def image_is_node(name: str) -> bool:
+    """Whether ``image_id: docker:<image>`` is the image ``name``'s nodes are made from (a pod),
+    rather than a container the runtime starts on a node booted from its default image."""
     return entry(name).container_images
 
 

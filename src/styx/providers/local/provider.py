@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from styx.config import styx_home
+from styx.container.cleanup import remove_local, stop_local
 from styx.errors import CapacityError, InstanceNotFoundError, InvalidRequestError, Scope
 from styx.providers.abilities import StopStart
 from styx.providers.base import Capabilities, CloudProvider, ProvisionRequest
@@ -234,12 +235,14 @@ class LocalProvider(StopStart, CloudProvider):
 
     async def terminate(self, instance_id: InstanceId) -> None:
         kill_instance_processes(instance_id)
+        remove_local(self.home_dir(instance_id))  # image_id: docker:<image>
         shutil.rmtree(self.instance_dir(instance_id), ignore_errors=True)
 
     async def stop(self, instance_id: InstanceId) -> None:
         with self._lock():
             record = self._require(instance_id)
             kill_instance_processes(instance_id)
+            stop_local(self.home_dir(instance_id))
             record["state"] = InstanceState.STOPPED.value
             record["gpu_ids"] = []
             self._write(record)

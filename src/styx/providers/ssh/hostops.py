@@ -12,13 +12,17 @@ import shlex
 import subprocess
 from pathlib import Path
 
+from styx.container.cleanup import REMOVE_SNIPPET
+
 MARKER = "~/.styx/node.json"
 NODE_MAP = Path("~/.styx/node_map.json")
 
 # Kills what Styx started (job process groups recorded by the agent, agent daemons/drivers run by
 # the Styx venv's Python), then removes Styx's files. The caller's own process ($PPID) is spared:
 # on the head that is the autostop daemon doing the release.
-CLEANUP = r"""
+CLEANUP = (
+    REMOVE_SNIPPET
+    + r"""
 for f in "$HOME"/.styx_pids/* "$HOME"/.styx_runtime/jobs/*/*.pid; do
   [ -f "$f" ] || continue
   p=$(cat "$f" 2>/dev/null) && [ -n "$p" ] && kill -TERM -- "-$p" 2>/dev/null
@@ -39,6 +43,7 @@ rm -rf "$HOME/.styx_runtime" "$HOME/sky_workdir" "$HOME/.styx_pids" "$HOME/.styx
 rmdir "$HOME/.styx" 2>/dev/null
 true
 """
+)
 
 
 def marker_command(instance_id: str, cluster: str) -> str:
