@@ -34,6 +34,7 @@ PLAN_FIELDS = (
     "disk_size",
     "ports",
     "image_id",
+    "image_kind",
 )
 
 
@@ -374,7 +375,11 @@ def _candidate_for(o: Offer, resources: Resources) -> Resources:
 
 
 def _plan_record(o: Offer, resources: Resources | None = None) -> dict[str, Any]:
+    from styx.container.image import image_kind
+
     cand = _candidate_for(o, resources) if resources is not None else None
+    image = cand.image_for(o.region) if cand else None
+    kind = image_kind(image)
     return {
         "cloud": o.cloud,
         "region": o.region,
@@ -390,7 +395,10 @@ def _plan_record(o: Offer, resources: Resources | None = None) -> dict[str, Any]
         # What the task asks for; null means the provider's default disk / image.
         "disk_size": cand.disk_size if cand else None,
         "ports": list(cand.ports) if cand else [],
-        "image_id": cand.image_for(o.region) if cand else None,
+        "image_id": image,
+        # "container": the task runs in that image (on Kubernetes the pod's image, elsewhere a
+        # container on the node); "machine": the node boots it; null: the provider's default.
+        "image_kind": kind.value if kind else None,
     }
 
 

@@ -9,6 +9,7 @@ folder first on PATH so ``python3`` on the node is a real interpreter, not a pye
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -77,7 +78,9 @@ def _node_python_bin() -> str:
     return str(Path(sys.base_prefix) / "bin")
 
 
-def _write_node(root: Path, name: str, port: int, authorized: Path) -> FakeNode:
+def _write_node(
+    root: Path, name: str, port: int, authorized: Path, env: dict[str, str] | None = None
+) -> FakeNode:
     node = FakeNode(name, port, root / name)
     node.home.mkdir(parents=True)
     key = node.dir / "host_ed25519_key"
@@ -87,7 +90,8 @@ def _write_node(root: Path, name: str, port: int, authorized: Path) -> FakeNode:
     entry.write_text(
         "#!/bin/bash\n"
         f"export HOME={node.home} STYX_NODE={name} PATH={path}\n"
-        "unset PYENV_ROOT PYENV_VERSION VIRTUAL_ENV\n"
+        + "".join(f"export {k}={shlex.quote(v)}\n" for k, v in (env or {}).items())
+        + "unset PYENV_ROOT PYENV_VERSION VIRTUAL_ENV\n"
         'cd "$HOME"\n'
         'case "$SSH_ORIGINAL_COMMAND" in\n'
         '  "") exec /bin/bash --noprofile --norc -i ;;\n'
@@ -127,8 +131,9 @@ def _wait_listening(port: int, timeout: float = 10.0) -> None:
     raise RuntimeError(f"sshd on 127.0.0.1:{port} did not start")
 
 
-def start_cluster(root: Path, count: int) -> FakeCluster:
-    """Start ``count`` sshd nodes under ``root`` (the caller must call ``stop()``)."""
+def start_cluster(root: Path, count: int, env: dict[str, str] | None = None) -> FakeCluster:
+    """Start ``count`` sshd nodes under ``root`` (the caller must call ``stop()``); ``env`` is
+    exported in every session on them (as a host's profile would)."""
     os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege-separation folder
     root.mkdir(parents=True, exist_ok=True)
     client_key = root / "client_key"
@@ -140,7 +145,7 @@ def start_cluster(root: Path, count: int) -> FakeCluster:
     cluster = FakeCluster(root, client_key)
     try:
         for i in range(count):
-            node = _write_node(root, f"node{i + 1}", free_port(), authorized)
+            node = _write_node(root, f"node{i + 1}", free_port(), authorized, env)
             cfg = node.dir / "sshd_config"
             node.process = subprocess.Popen(
                 [SSHD, "-D", "-f", str(cfg), "-E", str(node.dir / "sshd.log")],
