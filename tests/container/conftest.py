@@ -61,8 +61,11 @@ def docker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Docker]:
     root = tmp_path_factory.mktemp("dk")
     sock = root / "d.sock"
     log = open(root / "dockerd.log", "wb")  # noqa: SIM115 - closed at the end
+    # In a mount namespace of its own: the mounts dockerd makes (its netns file, overlays) go
+    # with it instead of staying behind in the test machine's mount table.
     proc = subprocess.Popen(
         [
+            "unshare", "--mount", "--propagation", "private",
             DOCKERD, "--bridge=none", "--iptables=false", "--ip6tables=false",
             "-H", f"unix://{sock}", "--pidfile", str(root / "d.pid"),
             "--exec-root", str(root / "exec"), "--data-root", str(root / "data"),
@@ -80,6 +83,10 @@ def docker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Docker]:
         _build_image(client, root / "image")
         yield client
     finally:
+        # Containers a failed test left behind go first: their shims would outlive the daemon.
+        left = client.run("ps", "-a", "-q", check=False).stdout.split()
+        if left:
+            client.run("rm", "-f", *left, check=False)
         proc.terminate()  # only the daemon this fixture started, by its Popen
         try:
             proc.wait(timeout=30)

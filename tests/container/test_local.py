@@ -20,7 +20,8 @@ def _task(tmp_path: Path, image: str, port: int, num_nodes: int = 2) -> Path:
     data.write_text("from-a-file-mount\n")
     task = tmp_path / "task.yaml"
     # Rank 0 listens on a free port of the host's network; rank 1 finds it through
-    # SKYPILOT_NODE_IPS and sends a line (busybox nc: the image has no bash, so sh runs it).
+    # SKYPILOT_NODE_IPS and sends a line (the image has no bash, so sh runs it). busybox `nc -l`
+    # alone may quit at its own stdin's end before reading, so -e reads the line instead.
     task.write_text(
         f"num_nodes: {num_nodes}\n"
         f"resources: {{infra: local, image_id: 'docker:{image}'}}\n"
@@ -33,7 +34,7 @@ def _task(tmp_path: Path, image: str, port: int, num_nodes: int = 2) -> Path:
         '  echo "ips=$(echo $SKYPILOT_NODE_IPS | tr " " ,) bash=$(command -v bash || echo none)"\n'
         '  head=$(echo "$SKYPILOT_NODE_IPS" | head -n1)\n'
         '  if [ "$SKYPILOT_NODE_RANK" = 0 ]; then\n'
-        f"    nc -l -p {port}\n"
+        f"    nc -l -p {port} -e sh -c 'read -r line; echo \"got: $line\" >&2'\n"
         "  else\n"
         f'    until echo "hello from rank 1 over $head" | nc -w 1 "$head" {port}\n'
         "    do sleep 0.2; done\n"
@@ -55,7 +56,7 @@ def test_local_two_node_job_in_the_image_exec_cancel_down(
     assert log.count("from-the-workdir") == 2 and log.count("from-a-file-mount") == 2
     assert "bash=none" in log  # the sh fallback ran it
     assert "ips=127.0.0.1,127.0.0.1" in log
-    assert "hello from rank 1 over 127.0.0.1" in log  # rank 0 heard rank 1 over host networking
+    assert "got: hello from rank 1 over 127.0.0.1" in log  # rank 0 heard rank 1 (host network)
     homes = [str(d / "home") for d in instance_dirs(styx_home)]
     assert any(f"pwd={h}/sky_workdir" in log for h in homes), log  # the same paths as the host
     running = docker_env.containers("styx-cluster=ct")
