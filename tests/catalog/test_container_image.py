@@ -1,44 +1,76 @@
-"""`image_id: docker:<image>`: planned only where the task really runs in that image.
+"""`image_id: docker:<image>`: planned on every provider, and never booted as a VM image.
 
-Kubernetes runs the image as the pod's; VM clouds, SSH pools and local would boot their machine
-image and run the task on the host, so their offers are left out (containers there are not built
-yet) instead of passing the string on as a VM image.
+Kubernetes runs the image as the pod's; VM clouds, SSH pools and local boot their default image
+and the runtime starts the container on the node (styx.container).
 """
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from styx.errors import ResourcesUnavailableError
-from styx.optimizer import plan, plan_or_raise
+from styx.cli.catalog import render_plan
+from styx.container.image import ImageKind, container_ref, image_kind, node_image
+from styx.errors import TaskSpecError
+from styx.optimizer import plan
 from styx.providers.instance import InstanceType
+from styx.providers.registry import image_is_node
 from styx.resources import Resources
 
 KUBE = {"kubernetes": {"ctx": [InstanceType("4CPU--16GB", 4, 16, price_per_hour=0.0)]}}
 
 
-def test_a_container_image_is_not_planned_on_vm_clouds() -> None:
+def test_a_container_image_plans_on_vm_clouds_too() -> None:
     r = Resources.from_yaml({"image_id": "docker:vllm/vllm-openai:v0.10.0", "cpus": "4+"})
     assert r.container_image
-    assert plan(r, clouds=["aws", "gcp", "azure"]) == []
-    with pytest.raises(ResourcesUnavailableError, match=r"image_id 'docker:vllm.*container image"):
-        plan_or_raise(r, clouds=["aws", "gcp", "azure"])
+    assert {o.cloud for o in plan(r, clouds=["aws", "gcp", "azure"])} == {"aws", "gcp", "azure"}
 
 
 def test_a_container_image_plans_on_kubernetes_among_the_candidates() -> None:
     r = Resources.from_yaml({"image_id": "docker:python:3.11-slim", "cpus": "4+"})
     offers = plan(r, clouds=["aws", "kubernetes"], inventories=KUBE)
-    assert offers and {o.cloud for o in offers} == {"kubernetes"}
+    assert {o.cloud for o in offers} == {"aws", "kubernetes"}
 
 
-def test_a_machine_image_still_plans_everywhere() -> None:
-    r = Resources.from_yaml({"image_id": "ami-0123456789abcdef0", "cpus": "4+"})
-    assert not r.container_image
-    assert {o.cloud for o in plan(r, clouds=["aws"])} == {"aws"}
+def test_a_vm_is_never_asked_to_boot_a_container_image() -> None:
+    assert not image_is_node("aws") and image_is_node("kubernetes") and image_is_node("k8s")
+    assert node_image("docker:repo/img:1", image_is_node("gcp")) is None
+    assert node_image("docker:repo/img:1", image_is_node("kubernetes")) == "docker:repo/img:1"
+    assert node_image("ami-0123456789abcdef0", image_is_node("aws")) == "ami-0123456789abcdef0"
 
 
-def test_a_per_region_mapping_of_container_images_counts_too() -> None:
-    r = Resources.from_yaml({"image_id": {"us-east-1": "docker:repo/img:1"}, "infra": "aws"})
+def test_the_dry_run_says_which_kind_of_image_per_region() -> None:
+    mapping = {"us-east-1": "docker:repo/img:1", "us-west-2": "ami-0123456789abcdef0"}
+    r = Resources.from_yaml({"image_id": mapping, "infra": "aws", "cpus": "4+"})
     assert r.container_image
-    with pytest.raises(ResourcesUnavailableError, match="container image"):
-        plan_or_raise(r, clouds=["aws"])
+    offers = plan(r, clouds=["aws"])
+    east = next(o for o in offers if o.region == "us-east-1")
+    west = next(o for o in offers if o.region == "us-west-2")
+    for offer, image, kind in ((east, mapping["us-east-1"], "container"),
+                               (west, mapping["us-west-2"], "machine")):  # fmt: skip
+        record = json.loads(render_plan([offer], output="json", resources=r))["plan"][0]
+        assert (record["image_id"], record["image_kind"]) == (image, kind)
+    record = json.loads(render_plan([east], output="json", resources=Resources()))["plan"][0]
+    assert (record["image_id"], record["image_kind"]) == (None, None)
+
+
+def test_image_kinds_and_references() -> None:
+    assert image_kind("docker:ubuntu:22.04") is ImageKind.CONTAINER
+    assert image_kind("projects/debian-cloud/global/images/family/debian-12") is ImageKind.MACHINE
+    assert image_kind(None) is None
+    assert container_ref("docker:ghcr.io/org/img@sha256:abc") == "ghcr.io/org/img@sha256:abc"
+    assert container_ref("ami-0123") is None
+
+
+@pytest.mark.parametrize(
+    "value", ["docker:", "docker:img;rm -rf /", "docker:-v", "docker:a b", "docker:" + "a" * 256]
+)
+def test_a_bad_container_reference_is_refused_naming_the_field(value: str) -> None:
+    with pytest.raises(TaskSpecError, match=r"resources\.image_id: .*not a container image"):
+        Resources.from_yaml({"image_id": value})
+
+
+def test_a_bad_reference_in_a_region_mapping_names_the_region() -> None:
+    with pytest.raises(TaskSpecError, match=r"resources\.image_id\.us-east-1: "):
+        Resources.from_yaml({"image_id": {"us-east-1": "docker:$(id)"}})

@@ -132,3 +132,32 @@ def _wait_for(check: Callable[[], bool], what: str, timeout: float = 30) -> None
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_refused_registry_login_fails_in_one_line_without_the_password(
+    docker_env: Docker, styx_home: Path, tmp_path: Path
+) -> None:
+    port = free_port()  # nothing listens there: the registry refuses the connection
+    task = tmp_path / "t.yaml"
+    task.write_text(
+        f"resources: {{infra: local, image_id: 'docker:127.0.0.1:{port}/team/img:1'}}\n"
+        f"envs: {{SKYPILOT_DOCKER_USERNAME: robot, SKYPILOT_DOCKER_SERVER: '127.0.0.1:{port}'}}\n"
+        "secrets: {SKYPILOT_DOCKER_PASSWORD: }\n"
+        "run: echo never\n"
+    )
+    out = styx(
+        styx_home,
+        "launch",
+        "-y",
+        "-c",
+        "reg",
+        "--secret",
+        "SKYPILOT_DOCKER_PASSWORD=pw-9f8e7d",
+        str(task),
+    )
+    assert out.returncode != 0
+    errors = [line for line in out.stderr.splitlines() if line.startswith("styx: error")]
+    assert len(errors) == 1, out.stderr
+    assert "registry login as robot failed" in errors[0] and str(port) in errors[0]
+    assert "pw-9f8e7d" not in out.stderr + out.stdout
+    assert instance_dirs(styx_home) == [] and docker_env.containers("styx-cluster=reg") == []
