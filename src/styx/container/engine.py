@@ -131,7 +131,8 @@ case "$state" in
       set -- "$@" --gpus all
     fi
     # A shell that waits on its open stdin: needs no `sleep` in the image.
-    out=$($D run -d -i --name "$name" --network host --label "styx-cluster=$cluster" \
+    out=$($D run -d -i --name "$name" --network host --restart unless-stopped \
+      --label "styx-cluster=$cluster" \
       --label "styx-instance=$instance" --label "styx-spec=$spec" -e "HOME=$HOME" -w "$HOME" \
       "$@" --entrypoint sh "$image" -c 'while read -r _; do :; done' 2>&1) || {
       $D rm -f "$name" >/dev/null 2>&1
