@@ -161,3 +161,31 @@ def test_a_refused_registry_login_fails_in_one_line_without_the_password(
     assert "registry login as robot failed" in errors[0] and str(port) in errors[0]
     assert "pw-9f8e7d" not in out.stderr + out.stdout
     assert instance_dirs(styx_home) == [] and docker_env.containers("styx-cluster=reg") == []
+
+
+def test_autostop_stops_the_container_start_brings_it_back_autodown_removes_it(
+    docker_env: Docker, styx_home: Path, tmp_path: Path
+) -> None:
+    (styx_home / "config.yaml").write_text("autostop:\n  check_interval_s: 0.2\n")
+    task = tmp_path / "t.yaml"
+    task.write_text(f"resources: {{infra: local, image_id: 'docker:{IMAGE}'}}\nrun: cat {MARKER}\n")
+    out = styx(styx_home, "launch", "-y", "-c", "as", "-i", "0.01", str(task))
+    assert out.returncode == 0 and MARKER_TEXT in out.stdout, out.stderr
+    (container,) = docker_env.containers("styx-cluster=as")
+
+    def running() -> str:
+        return docker_env.run("inspect", "-f", "{{.State.Running}}", container).stdout.strip()
+
+    def status() -> str | None:
+        rows = json.loads(styx(styx_home, "status", "-r", "--json").stdout)
+        return next((r["status"] for r in rows if r["name"] == "as"), None)
+
+    _wait_for(lambda: status() == "STOPPED", "autostop to stop the cluster")
+    assert running() == "false"
+    assert styx(styx_home, "start", "as").returncode == 0
+    out = styx(styx_home, "exec", "as", f"cat {MARKER}")
+    assert out.returncode == 0 and MARKER_TEXT in out.stdout, out.stderr
+    assert running() == "true"
+    assert styx(styx_home, "autostop", "as", "-i", "0.01", "--down").returncode == 0
+    _wait_for(lambda: status() is None, "autostop --down to tear the cluster down")
+    assert docker_env.containers("styx-cluster=as") == []
