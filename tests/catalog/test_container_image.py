@@ -74,3 +74,22 @@ def test_a_bad_container_reference_is_refused_naming_the_field(value: str) -> No
 def test_a_bad_reference_in_a_region_mapping_names_the_region() -> None:
     with pytest.raises(TaskSpecError, match=r"resources\.image_id\.us-east-1: "):
         Resources.from_yaml({"image_id": {"us-east-1": "docker:$(id)"}})
+
+
+@pytest.mark.parametrize(
+    ("cloud", "expected"),
+    [("aws", None), ("gcp", None), ("azure", None), ("ssh", None), ("local", None),
+     ("kubernetes", "docker:repo/img:1")],
+)  # fmt: skip
+def test_each_offer_s_request_boots_the_default_image_unless_the_image_is_the_pod(
+    cloud: str, expected: str | None
+) -> None:
+    from styx.optimizer import Offer
+    from styx.providers.base import ProvisionRequest
+    from styx.scheduler import _request_for
+
+    template = ProvisionRequest(cluster_name="c", instance_type="t", image_id="docker:repo/img:1")
+    offer = Offer(cloud, "r", "t", False, 4, 16, None, 0, 0.1)
+    assert _request_for(template, offer, None).image_id == expected
+    machine = ProvisionRequest(cluster_name="c", instance_type="t", image_id="ami-0123")
+    assert _request_for(machine, offer, None).image_id == "ami-0123"
