@@ -142,6 +142,10 @@ async def _prepare_and_submit(
     if minutes is not None:
         await backend.set_autostop(minutes, want_down)
         store.set_autostop(name, minutes, want_down)
+    if task.resources.max_total_cost is not None:
+        from styx.cost.caps import send_cap
+
+        await send_cap(store, backend, name, task.resources.max_total_cost, want_down)
     store.set_cluster_status(name, ClusterStatus.UP)
     job_id = await backend.submit(backend.job_spec(task, run_setup, _num_gpus(task, record)))
     if run_setup:

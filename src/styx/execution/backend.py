@@ -263,6 +263,23 @@ class ClusterBackend:
         else:
             await self._agent(f"autostop --idle-minutes {minutes}" + (" --down" if down else ""))
 
+    async def set_cost_cap(
+        self, max_total_cost: float | None, hourly_price: float, accrued: float, down: bool
+    ) -> None:
+        """Hand the head its spending cap; it counts on from ``accrued`` by its own clock."""
+        if max_total_cost is None:
+            await self._agent("cap --cancel")
+            return
+        await self._agent(
+            f"cap --max-cost {max_total_cost!r} --hourly-price {hourly_price!r} "
+            f"--accrued {accrued!r}" + (" --down" if down else "")
+        )
+
+    async def autostop_report(self) -> dict[str, Any]:
+        """The head's autostop setting, cap and last note (why it could not act)."""
+        result: dict[str, Any] = await self._agent("autostop_show")
+        return result
+
 
 async def _clone(runner: CommandRunner, git: GitWorkdir) -> None:
     ref = f" && git checkout -q {shlex.quote(git.ref)}" if git.ref else ""
