@@ -127,6 +127,10 @@ class ClusterBackend:
         """Tell the head about its cluster and start its autostop daemon (idempotent)."""
         from styx.config import autostop_check_interval_s
 
+        if provider_config is None:
+            from styx.cost.headconfig import head_provider_config
+
+            provider_config = head_provider_config(self.record)
         info = {
             "cluster_name": self.record.name,
             "provider": self.record.provider,

@@ -20,7 +20,13 @@ import boto3
 from styx.config import owner_id, styx_home
 from styx.errors import CapacityError, CredentialsError, InstanceNotFoundError, ProviderError
 from styx.keys import ensure_ssh_key
-from styx.providers.abilities import InstanceFamilies, QuotaInfo, QuotaLookup, StopStart
+from styx.providers.abilities import (
+    InstanceFamilies,
+    NodeIdentity,
+    QuotaInfo,
+    QuotaLookup,
+    StopStart,
+)
 from styx.providers.aws.api import Api, ApiStats
 from styx.providers.aws.catalog import Catalog
 from styx.providers.aws.errors import CREDENTIALS_FIX, translate
@@ -45,7 +51,7 @@ from styx.providers.instance import (
 log = logging.getLogger(__name__)
 
 
-class AWSProvider(StopStart, QuotaLookup, InstanceFamilies, CloudProvider):
+class AWSProvider(StopStart, QuotaLookup, InstanceFamilies, NodeIdentity, CloudProvider):
     provider_type = ProviderType.AWS
     capabilities = Capabilities(
         stop_start=True, spot=True, multi_node=True, open_ports=True, volumes=True
@@ -59,6 +65,22 @@ class AWSProvider(StopStart, QuotaLookup, InstanceFamilies, CloudProvider):
         self.catalog = Catalog(self.api)
         self._region_of: dict[str, str] = {}  # Styx id -> region, learned from calls
         self._unused_groups: dict[str, set[str]] = {}  # cluster -> regions of kept groups
+        self._node_profile: str | bool | None = False  # False: not looked up yet
+
+    def head_config(self, region: str | None) -> dict[str, Any]:
+        # The head finds its instances in the cluster's region; credentials come from the
+        # instance profile (boto3's chain), never from here.
+        return {"regions": [region]} if region else {}
+
+    async def node_profile(self) -> str | None:
+        """The instance profile given to every node: config's, else Styx's own (made once)."""
+        if self.settings.instance_profile:
+            return self.settings.instance_profile
+        if self._node_profile is False:
+            from styx.providers.aws.identity import ensure_node_profile
+
+            self._node_profile = await ensure_node_profile(self.api)
+        return self._node_profile or None
 
     @property
     def stats(self) -> ApiStats:
@@ -165,8 +187,8 @@ class AWSProvider(StopStart, QuotaLookup, InstanceFamilies, CloudProvider):
                     "InstanceInterruptionBehavior": "terminate",
                 },
             }
-        if self.settings.instance_profile:
-            profile = self.settings.instance_profile
+        profile = await self.node_profile()
+        if profile:
             key = "Arn" if profile.startswith("arn:") else "Name"
             params["IamInstanceProfile"] = {key: profile}
         self._remember_region(region)
