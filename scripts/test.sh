@@ -24,6 +24,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[dev]'
+# The AWS SDK's wheels for the fake clusters' heads (runtime.wheelhouse in tests/cost): a head
+# installs its provider's SDK to stop its own cluster, and no index is reachable in the tests.
+if [ ! -f .cache/head-wheels/.complete ]; then
+  rm -rf .cache/head-wheels
+  .venv/bin/python -m pip download -q --only-binary=:all: -d .cache/head-wheels 'boto3>=1.34'
+  touch .cache/head-wheels/.complete
+fi
 
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench

@@ -88,6 +88,8 @@ def _write_node(root: Path, name: str, port: int, authorized: Path) -> FakeNode:
         "#!/bin/bash\n"
         f"export HOME={node.home} STYX_NODE={name} PATH={path}\n"
         "unset PYENV_ROOT PYENV_VERSION VIRTUAL_ENV\n"
+        # What the "VM" provides its processes (e.g. a metadata endpoint), set by a test.
+        f"[ -f {node.dir / 'vm.env'} ] && . {node.dir / 'vm.env'}\n"
         'cd "$HOME"\n'
         'case "$SSH_ORIGINAL_COMMAND" in\n'
         '  "") exec /bin/bash --noprofile --norc -i ;;\n'

@@ -2,9 +2,10 @@
 
 The head's agent stops or terminates its own cluster (autostop, spending caps) with the
 credentials EC2 gives the instance through this profile. The role may only stop and terminate
-instances that carry the Styx instance-id tag, and describe instances (DescribeInstances cannot
-be scoped to tags); nothing else. ``aws.instance_profile`` in config.yaml names your own profile
-instead (a name or an ARN), and then Styx creates nothing.
+instances that carry the Styx instance-id tag, delete security groups that carry the Styx
+cluster tag, and describe instances (DescribeInstances cannot be scoped to tags); nothing else.
+``aws.instance_profile`` in config.yaml names your own profile instead (a name or an ARN), and
+then Styx creates nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 
 from styx.errors import ProviderError
 from styx.providers.aws.api import Api
-from styx.providers.instance import TAG_INSTANCE_ID
+from styx.providers.instance import TAG_CLUSTER, TAG_INSTANCE_ID
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,14 @@ NODE_POLICY = {
             "Action": ["ec2:StopInstances", "ec2:TerminateInstances"],
             "Resource": "*",
             "Condition": {"Null": {f"aws:ResourceTag/{TAG_INSTANCE_ID}": "false"}},
+        },
+        {
+            # After an autodown, the cluster's security group (tagged with its name) goes too.
+            "Sid": "DeleteOwnClusterGroup",
+            "Effect": "Allow",
+            "Action": ["ec2:DeleteSecurityGroup", "ec2:DescribeSecurityGroups"],
+            "Resource": "*",
+            "Condition": {"Null": {f"aws:ResourceTag/{TAG_CLUSTER}": "false"}},
         },
         {
             "Sid": "FindOwnCluster",
