@@ -8,6 +8,7 @@ The client stays away while the head acts; plain boto3 checks what happened.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,14 +103,24 @@ def test_idle_head_stops_both_instances(cli: Cli, moto: MotoServer, imds: FakeIm
     cli("down", "-y", "idle-aws")
 
 
-def test_cap_with_down_terminates_and_says_why(cli: Cli, moto: MotoServer) -> None:
-    # Two m6i.large-class nodes cost ~$0.2/h, i.e. a ten-thousandth of a dollar in ~2 s.
-    out = _launch(cli, "cap-aws", "--max-cost", "0.0001", "--down")
-    assert "warning" not in out.stderr, out.stderr
-    _wait_states(moto, "cap-aws", ["terminated", "terminated"])
+def test_idle_down_terminates_both_instances(cli: Cli, moto: MotoServer) -> None:
+    _launch(cli, "down-aws", "-i", "0.05", "--down")
+    _wait_states(moto, "down-aws", ["terminated", "terminated"])
     assert "No existing clusters." in cli("status", "-r").stdout
-    report = cli("cost-report", "--json").stdout
-    assert '"cluster": "cap-aws"' in report
+
+
+def test_cap_stops_the_cluster_and_status_says_why(cli: Cli, moto: MotoServer) -> None:
+    # Two 2-vCPU nodes cost ~$0.2/h at the catalog price: a ten-thousandth of a dollar in ~2 s.
+    out = _launch(cli, "cap-aws", "--max-cost", "0.0001")
+    assert "warning" not in out.stderr, out.stderr
+    _wait_states(moto, "cap-aws", ["stopped", "stopped"])
+    status = cli("status", "-r", "cap-aws").stdout
+    line = next(ln for ln in status.splitlines() if ln.startswith("cap-aws"))
+    assert "STOPPED" in line and "spending cap reached" in line and "/ $0.0001 cap" in line, status
+    report = json.loads(cli("cost-report", "--json").stdout)
+    (row,) = report["clusters"]
+    assert row["cluster"] == "cap-aws" and row["cost"] >= 0.0001
+    cli("down", "-y", "cap-aws")
 
 
 def test_head_without_identity_says_why_in_status(cli: Cli, nodes: Nodes, moto: MotoServer) -> None:
