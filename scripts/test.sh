@@ -24,12 +24,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[dev]'
-# The AWS SDK's wheels for the fake clusters' heads (runtime.wheelhouse in tests/cost): a head
+# Cloud SDK wheels for the fake clusters' heads (runtime.wheelhouse in tests/cost): a head
 # installs its provider's SDK to stop its own cluster, and no index is reachable in the tests.
-if [ ! -f .cache/head-wheels/.complete ]; then
+if [ ! -f .cache/head-wheels/.complete-2 ]; then
   rm -rf .cache/head-wheels
-  .venv/bin/python -m pip download -q --only-binary=:all: -d .cache/head-wheels 'boto3>=1.34'
-  touch .cache/head-wheels/.complete
+  .venv/bin/python -m pip download -q --only-binary=:all: -d .cache/head-wheels \
+    'boto3>=1.34' 'kubernetes>=28.1' 'websocket-client>=1.6'
+  touch .cache/head-wheels/.complete-2
 fi
 
 .venv/bin/ruff check src tests bench
