@@ -41,7 +41,7 @@ def test_idle_head_pod_deletes_the_pods(
     while time.monotonic() < deadline and styx_pods(fake_k8s):
         time.sleep(0.5)
     assert styx_pods(fake_k8s) == []
-    # The deletes came from inside: as the pods' service account, not the client's admin user.
+    # The deletes came from the head: the client ran nothing after the launch but this wait.
     deletes = [p for m, p in fake_k8s.requests if m == "DELETE" and "/pods/" in p]
     assert len(deletes) >= 2, fake_k8s.requests[-20:]
     assert "No existing clusters." in styx(styx_home, kubeconfig, "status", "-r").stdout
