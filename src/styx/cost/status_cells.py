@@ -33,7 +33,8 @@ def cost_cells(store: StateStore, record: ClusterRecord) -> CostCells:
     if record.status is ClusterStatus.UP and record.hourly_price is not None:
         price = f"{money(record.hourly_price)}/h"
     cost = money(accrued)
-    note = ledger.head_report(record.name)
+    # What a running head last said; once stopped, an old "cannot stop" would mislead.
+    note = ledger.head_report(record.name) if record.status is not ClusterStatus.STOPPED else None
     if cap is not None:
         cost += f" / {money(cap[0])} cap"
         if accrued >= cap[0] and record.status is ClusterStatus.STOPPED and not note:
