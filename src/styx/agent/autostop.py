@@ -96,9 +96,12 @@ def _log(root: Path, message: str) -> None:
 
 async def _act(info: ClusterInfo, down: bool) -> None:
     from styx.providers import get_provider
+    from styx.providers.abilities import StopStart
     from styx.providers.instance import InstanceId
 
     provider = get_provider(info.provider, **info.provider_config)
+    if not isinstance(provider, StopStart):
+        down = True  # pods cannot be stopped: autostop tears them down (as SkyPilot does)
     # Workers first, head last: the head may be the machine running this very process.
     for instance_id in reversed(info.instance_ids):
         if down:
