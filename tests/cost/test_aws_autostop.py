@@ -44,7 +44,7 @@ def _vm_env(nodes: Nodes, lines: str) -> None:
 def cli(
     moto: MotoServer, imds: FakeImds, nodes: Nodes, styx_home: Path, tmp_path: Path
 ) -> Iterator[Cli]:
-    if not (WHEELHOUSE / ".complete-3").exists():
+    if not (WHEELHOUSE / ".complete-4").exists():
         pytest.skip("run through scripts/test.sh, which downloads the head's SDK wheels")
     moto.reset()
     write_config(

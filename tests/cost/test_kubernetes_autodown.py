@@ -27,7 +27,7 @@ def test_idle_head_pod_deletes_the_pods(
     kubeconfig: Path,  # noqa: F811
     styx_home: Path,
 ) -> None:
-    if not (WHEELHOUSE / ".complete-3").exists():
+    if not (WHEELHOUSE / ".complete-4").exists():
         pytest.skip("run through scripts/test.sh, which downloads the head's SDK wheels")
     (styx_home / "config.yaml").write_text(
         yaml.safe_dump(
