@@ -18,14 +18,17 @@ from styx.execution.runner import CommandRunner
 
 WHEELHOUSE_DIR = "~/.styx/runtime/wheelhouse"
 
+# --no-compile: byte-compiling botocore's thousands of files is most of the install time, and
+# the agent imports the SDK once per action.
+
 SCRIPT = r"""
 PY="$HOME/.styx/runtime/venv/bin/python"
 if "$PY" -c "import {modules}" >/dev/null 2>&1; then echo styx-sdk-present; exit 0; fi
 if ! "$PY" -m pip --version >/dev/null 2>&1; then
   echo "styx-sdk-failed: the runtime has no pip"; exit 0
 fi
-if "$PY" -m pip install -q --no-cache-dir --disable-pip-version-check --retries 1 --timeout 20 \
-    {source} {requirements} >"$HOME/.styx/runtime/sdk-install.log" 2>&1; then
+if "$PY" -m pip install -q --no-cache-dir --no-compile --disable-pip-version-check --retries 1 \
+    --timeout 20 {source} {requirements} >"$HOME/.styx/runtime/sdk-install.log" 2>&1; then
   echo styx-sdk-installed
 else
   echo "styx-sdk-failed: $(tail -n 1 "$HOME/.styx/runtime/sdk-install.log")"
