@@ -22,6 +22,14 @@ pytestmark = pytest.mark.slow
 WHEELHOUSE = Path(__file__).resolve().parents[2] / ".cache" / "head-wheels"
 
 
+def _pods_or_busy(server: FakeKubeServer) -> bool:
+    """Whether Styx pods are left; a fake too busy to answer (a loaded machine) counts as yes."""
+    try:
+        return bool(styx_pods(server))
+    except OSError:  # urllib's URLError and a TLS handshake timeout are both OSErrors
+        return True
+
+
 def test_idle_head_pod_deletes_the_pods(
     fake_k8s: FakeKubeServer,  # noqa: F811
     kubeconfig: Path,  # noqa: F811
@@ -38,7 +46,7 @@ def test_idle_head_pod_deletes_the_pods(
          "--num-nodes", "2", "-i", "0.05", "--down", "echo hi", timeout=240)  # fmt: skip
     assert len(styx_pods(fake_k8s)) == 2
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and styx_pods(fake_k8s):
+    while time.monotonic() < deadline and _pods_or_busy(fake_k8s):
         time.sleep(0.5)
     assert styx_pods(fake_k8s) == []
     # The deletes came from the head: the client ran nothing after the launch but this wait.
