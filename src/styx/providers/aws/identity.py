@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 
 from styx.errors import ProviderError
 from styx.providers.aws.api import Api
@@ -62,15 +63,21 @@ NODE_POLICY = {
 }
 
 
-async def ensure_node_profile(api: Api) -> str | None:
-    """The name of Styx's instance profile, created with its role if missing.
+@dataclass(frozen=True)
+class NodeProfile:
+    name: str
+    fresh: bool  # created just now: EC2 may not know it for a few seconds
+
+
+async def ensure_node_profile(api: Api) -> NodeProfile | None:
+    """Styx's instance profile, created with its role if missing.
 
     None when it cannot be made (no IAM rights): the cluster then launches without an identity
     and its head says so in `styx status` when it has to act.
     """
     try:
         await api.call("iam", IAM_REGION, "get_instance_profile", InstanceProfileName=NODE_PROFILE)
-        return NODE_PROFILE
+        return NodeProfile(NODE_PROFILE, fresh=False)
     except ProviderError as err:
         if err.native_code != "NoSuchEntity":
             log.warning("aws: cannot read instance profile %s: %s", NODE_PROFILE, err)
@@ -80,7 +87,12 @@ async def ensure_node_profile(api: Api) -> str | None:
     except ProviderError as err:
         log.warning("aws: cannot create the node identity (set aws.instance_profile): %s", err)
         return None
-    return NODE_PROFILE
+    return NodeProfile(NODE_PROFILE, fresh=True)
+
+
+def profile_not_yet_known(err: ProviderError) -> bool:
+    """EC2's answer to a profile IAM has made but not yet propagated."""
+    return err.native_code == "InvalidParameterValue" and "iamInstanceProfile" in str(err)
 
 
 async def _create(api: Api) -> None:
