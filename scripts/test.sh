@@ -26,6 +26,17 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[dev]'
+# Cloud SDK wheels for the fake clusters' heads (runtime.wheelhouse in tests/cost): a head
+# installs its provider's SDK to stop its own cluster, and no index is reachable in the tests.
+if [ ! -f .cache/head-wheels/.complete-4 ]; then
+  rm -rf .cache/head-wheels
+  .venv/bin/python -m pip download -q --only-binary=:all: -d .cache/head-wheels \
+    'boto3>=1.34' 'kubernetes>=28.1' 'websocket-client>=1.6' \
+    'google-cloud-compute>=1.19' 'google-auth>=2.20' \
+    'azure-mgmt-compute>=39.0' 'azure-mgmt-network>=33.0' 'azure-mgmt-resource>=26.0' \
+    'azure-identity>=1.15'
+  touch .cache/head-wheels/.complete-4
+fi
 
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench

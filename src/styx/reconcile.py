@@ -75,6 +75,9 @@ async def _refresh_jobs(store: StateStore, record: ClusterRecord, nodes: list[In
         backend = await asyncio.wait_for(ClusterBackend.connect(record, nodes), AGENT_TIMEOUT_S)
         try:
             jobs = await asyncio.wait_for(backend.queue(), AGENT_TIMEOUT_S)
+            from styx.cost.headnote import refresh_head_note
+
+            await refresh_head_note(store, record.name, backend, AGENT_TIMEOUT_S)
         finally:
             await backend.close()
     except Exception as exc:  # noqa: BLE001 - a silent head must not break the listing

@@ -24,6 +24,7 @@ from styx.spec import (
     MAX_MEMORY_PER_CPU_GB,
     MAX_PRIORITY,
     MAX_RESTARTS,
+    MAX_TOTAL_COST,
     as_bool,
     as_number,
     as_positive_int,
@@ -58,6 +59,7 @@ RESOURCE_FIELDS = (
     "image_id",
     "autostop",
     "max_hourly_cost",
+    "max_total_cost",
     "priority",
     "any_of",
     "ordered",
@@ -125,6 +127,7 @@ class Resources:
     image_id: str | dict[str, str] | None = None
     autostop: Autostop | None = None
     max_hourly_cost: float | None = None
+    max_total_cost: float | None = None  # spending cap: the head stops the cluster at this
     priority: int | None = None
     any_of: tuple[Resources, ...] = ()
     ordered: tuple[Resources, ...] = ()
@@ -283,6 +286,12 @@ def _parse(data: dict[str, Any], where: str, base: Resources) -> Resources:
         values["max_hourly_cost"] = as_number(
             f"{where}.max_hourly_cost", data["max_hourly_cost"], maximum=MAX_HOURLY_COST
         )
+    if data.get("max_total_cost") is not None:
+        cap = as_number(f"{where}.max_total_cost", data["max_total_cost"], maximum=MAX_TOTAL_COST)
+        if cap <= 0:
+            raise fail(f"{where}.max_total_cost", data["max_total_cost"],
+                       f"dollars above 0, up to {MAX_TOTAL_COST:g}")  # fmt: skip
+        values["max_total_cost"] = cap
     if data.get("priority") is not None:
         values["priority"] = as_positive_int(
             f"{where}.priority", data["priority"], allow_zero=True, maximum=MAX_PRIORITY

@@ -168,6 +168,13 @@ _RESOURCE_PROPS: dict[str, Any] = {
         ],
         "description": f"dollars per hour, 0..{spec.MAX_HOURLY_COST:g}",
     },
+    "max_total_cost": {
+        "anyOf": [
+            {"type": "number", "exclusiveMinimum": 0, "maximum": spec.MAX_TOTAL_COST},
+            {"type": "string", "maxLength": 40},
+        ],
+        "description": f"spending cap in dollars, above 0 .. {spec.MAX_TOTAL_COST:.0f}",
+    },
     "priority": _whole(0, spec.MAX_PRIORITY, f"0..{spec.MAX_PRIORITY}"),
 }
 

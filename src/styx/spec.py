@@ -27,6 +27,7 @@ MAX_MEMORY_GB = 65536.0  # per node (64 TiB)
 MAX_MEMORY_PER_CPU_GB = 1024.0  # memory: '8x'
 MAX_DISK_GB = 65536  # 64 TiB
 MAX_HOURLY_COST = 100_000.0  # dollars per hour, for the whole cluster
+MAX_TOTAL_COST = 10_000_000.0  # dollars: a cluster's spending cap (resources.max_total_cost)
 MAX_RESTARTS = 1000  # job_recovery.max_restarts_on_errors
 MAX_PRIORITY = 1000
 MAX_AUTOSTOP_MINUTES = 525_600  # one year

@@ -223,6 +223,35 @@ def cmd_autostop(root: Path, args: argparse.Namespace) -> int:
     return 0 if isinstance(config, AutostopConfig) else 1
 
 
+def cmd_autostop_show(root: Path, args: argparse.Namespace) -> int:
+    """The autostop setting, the cap and the daemon's last note, for `styx status -r`."""
+    from styx.agent.autostop import load_config, load_note
+    from styx.agent.caps import load_cap
+
+    cap = load_cap(root)
+    _print(
+        {
+            "idle_minutes": load_config(root).idle_minutes,
+            "accrued_cost": cap.accrued() if cap else None,
+            "max_total_cost": cap.max_total_cost if cap else None,
+            "note": load_note(root),
+        }
+    )
+    return 0
+
+
+def cmd_cap(root: Path, args: argparse.Namespace) -> int:
+    """Set (or cancel) the spending cap; the head counts from now on its own clock."""
+    from styx.agent.caps import CostCap, save_cap
+
+    cap = None
+    if not args.cancel:
+        cap = CostCap(args.max_cost, args.hourly_price, args.accrued, time.time(), args.down)
+    save_cap(root, cap)
+    _print({"max_total_cost": cap.max_total_cost if cap else None})
+    return 0
+
+
 def cmd_daemon(root: Path, args: argparse.Namespace) -> int:
     from styx.agent.autostop import run_daemon
 
@@ -264,6 +293,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all", action="store_true")
     p = sub.add_parser("autostop")
     p.add_argument("--idle-minutes", type=float)
+    p.add_argument("--down", action="store_true")
+    p.add_argument("--cancel", action="store_true")
+    sub.add_parser("autostop_show")
+    p = sub.add_parser("cap")
+    p.add_argument("--max-cost", type=float)
+    p.add_argument("--hourly-price", type=float, default=0.0)
+    p.add_argument("--accrued", type=float, default=0.0)
     p.add_argument("--down", action="store_true")
     p.add_argument("--cancel", action="store_true")
     p = sub.add_parser("daemon")

@@ -54,11 +54,14 @@ def status(
     from styx.state import open_store
 
     store = open_store()
+    from styx.cost.status_cells import cost_cells
+
     if as_json:
         out = []
         for r in records:
             jobs = store.jobs(r.name)
-            out.append({**r.to_dict(), "last_job": jobs[-1].__dict__ if jobs else None})
+            extra = cost_cells(store, r).to_dict()
+            out.append({**r.to_dict(), **extra, "last_job": jobs[-1].__dict__ if jobs else None})
         print_json(out)
         return
     if not records:
@@ -71,10 +74,17 @@ def status(
         autostop = "-"
         if r.autostop_minutes is not None:
             autostop = f"{r.autostop_minutes:g}m" + (" (down)" if r.autostop_down else "")
+        cells = cost_cells(store, r)
+        if cells.head_note:
+            autostop = f"{autostop} ({cells.head_note})" if autostop != "-" else cells.head_note
         where = "/".join(p for p in (r.provider, r.region, r.zone) if p)
         shape = f"{r.num_nodes}x {r.instance_type or '-'}" + (" [spot]" if r.use_spot else "")
-        rows.append([r.name, ago(r.launched_at), where, shape, r.status.value, autostop, last])
-    columns = ["NAME", "LAUNCHED", "INFRA", "RESOURCES", "STATUS", "AUTOSTOP", "LAST JOB"]
+        rows.append(
+            [r.name, ago(r.launched_at), where, shape, r.status.value, cells.price, cells.cost,
+             autostop, last]
+        )  # fmt: skip
+    columns = ["NAME", "LAUNCHED", "INFRA", "RESOURCES", "STATUS", "PRICE", "COST", "AUTOSTOP",
+               "LAST JOB"]  # fmt: skip
     print_table(None, columns, rows)
 
 

@@ -73,6 +73,7 @@ def apply_overrides(task: Any, opts: dict[str, Any]) -> Any:
         ("disk_size", "disk_size"),
         ("ports", "ports"),
         ("use_spot", "use_spot"),
+        ("max_total_cost", "max_total_cost"),
     ):
         if opts.get(option) is not None and opts.get(option) != ():
             value = opts[option]
@@ -156,6 +157,13 @@ def resource_options(fn: Any) -> Any:
         click.option("--use-spot/--no-use-spot", default=None, help="use spot instances"),
         click.option("--image-id", help="machine image (or docker:<image>)"),
         click.option("--disk-size", type=int, help="disk size in GB"),
+        click.option(
+            "--max-cost",
+            "max_total_cost",
+            type=float,
+            help="spending cap in dollars: the head stops the cluster (downs it with --down) "
+            "when its accrued cost reaches this",
+        ),
         click.option("--ports", multiple=True, help="ports to open (repeatable)"),
         click.option("--env", multiple=True, help="KEY=VALUE for the job (repeatable)"),
         click.option("--env-file", type=click.Path(), help="file of KEY=VALUE lines"),

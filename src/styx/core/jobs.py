@@ -46,5 +46,9 @@ async def autostop(cluster_name: str, idle_minutes: float | None, down: bool = F
     """Set (or with ``idle_minutes=None`` cancel) autostop on an up cluster."""
     store = open_store()
     async with connected(store, cluster_name) as backend:
+        if idle_minutes is not None:
+            from styx.cost.caps import prepare_head
+
+            await prepare_head(store, backend)
         await backend.set_autostop(idle_minutes, down)
     store.set_autostop(cluster_name, idle_minutes, down)

@@ -143,9 +143,17 @@ async def _prepare_and_submit(
     setup_hash = _setup_hash(task)
     run_setup = bool(task.setup) and not opts.no_setup and setup_hash != record.setup_hash
     minutes, want_down = _autostop_minutes(task, opts)
+    if minutes is not None or task.resources.max_total_cost is not None:
+        from styx.cost.caps import prepare_head
+
+        await prepare_head(store, backend, printer.progress)
     if minutes is not None:
         await backend.set_autostop(minutes, want_down)
         store.set_autostop(name, minutes, want_down)
+    if task.resources.max_total_cost is not None:
+        from styx.cost.caps import send_cap
+
+        await send_cap(store, backend, name, task.resources.max_total_cost, want_down)
     store.set_cluster_status(name, ClusterStatus.UP)
     job_id = await backend.submit(backend.job_spec(task, run_setup, _num_gpus(task, record)))
     if run_setup:

@@ -127,6 +127,10 @@ class ClusterBackend:
         """Tell the head about its cluster and start its autostop daemon (idempotent)."""
         from styx.config import autostop_check_interval_s
 
+        if provider_config is None:
+            from styx.cost.headconfig import head_provider_config
+
+            provider_config = head_provider_config(self.record)
         info = {
             "cluster_name": self.record.name,
             "provider": self.record.provider,
@@ -271,6 +275,23 @@ class ClusterBackend:
             await self._agent("autostop --cancel")
         else:
             await self._agent(f"autostop --idle-minutes {minutes}" + (" --down" if down else ""))
+
+    async def set_cost_cap(
+        self, max_total_cost: float | None, hourly_price: float, accrued: float, down: bool
+    ) -> None:
+        """Hand the head its spending cap; it counts on from ``accrued`` by its own clock."""
+        if max_total_cost is None:
+            await self._agent("cap --cancel")
+            return
+        await self._agent(
+            f"cap --max-cost {max_total_cost!r} --hourly-price {hourly_price!r} "
+            f"--accrued {accrued!r}" + (" --down" if down else "")
+        )
+
+    async def autostop_report(self) -> dict[str, Any]:
+        """The head's autostop setting, cap and last note (why it could not act)."""
+        result: dict[str, Any] = await self._agent("autostop_show")
+        return result
 
 
 async def _clone(runner: CommandRunner, git: GitWorkdir) -> None:

@@ -9,6 +9,7 @@ creating providers (a unit test keeps the two in agreement).
 * :class:`StopStart`      instances can be stopped, keeping their disk, and started again
 * :class:`QuotaLookup`    quotas can be read before launching (one :class:`QuotaInfo` type)
 * :class:`InstanceFamilies` instance types come in families that share quotas
+* :class:`NodeIdentity`   nodes get a cloud identity: the head can stop/tear down its cluster
 
 Opening ports needs no ability of its own: ``ProvisionRequest.ports`` asks for them at launch
 and ``Capabilities.open_ports`` says whether the provider honours it.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 from styx.providers.instance import InstanceId
 
@@ -127,3 +129,14 @@ def instance_family_of(provider: object, instance_type: str) -> str:
     if isinstance(provider, InstanceFamilies):
         return provider.instance_family(instance_type)
     return instance_type
+
+
+class NodeIdentity(ABC):
+    """Nodes are given a cloud identity at provisioning (an instance profile, a service account,
+    a managed identity, a pod service account), so the head's agent can stop or tear down its
+    own cluster (autostop, spending caps) with the client offline."""
+
+    @abstractmethod
+    def head_config(self, region: str | None) -> dict[str, Any]:
+        """Constructor overrides for this provider on the head (sent in ``cluster.json``):
+        the region, API endpoints and CA bundle from the client's config; never a secret."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from styx.cost.ledger import COST_DDL
+
 MIGRATIONS: list[str] = [
     # v1
     """
@@ -98,4 +100,6 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (provider, scope, region, zone, instance_type, family)
     );
     """,
+    # v3 (cost): usage periods at the catalog price, spending caps, the heads' autostop reports.
+    COST_DDL,
 ]

@@ -21,6 +21,7 @@ from typing import Any
 
 from styx.blocklist import BlockedEntry, BlockKey
 from styx.config import styx_home
+from styx.cost import ledger as cost_ledger
 from styx.errors import ClusterError, ProviderError, Scope, StyxError
 from styx.providers.instance import Instance
 from styx.state.schema import MIGRATIONS
@@ -158,6 +159,10 @@ class StateStore:
         else:
             self._conn.execute("COMMIT")
 
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """A read for modules that keep their own tables (e.g. styx.cost.ledger)."""
+        return self._conn.execute(sql, params).fetchall()
+
     def schema_version(self) -> int:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
@@ -181,6 +186,7 @@ class StateStore:
                 f"ON CONFLICT(name) DO UPDATE SET {updates}",
                 d,
             )
+            cost_ledger.sync(db, record.name)
 
     def get_cluster(self, name: str) -> ClusterRecord | None:
         row = self._conn.execute("SELECT * FROM clusters WHERE name = ?", (name,)).fetchone()
@@ -196,6 +202,7 @@ class StateStore:
                 "UPDATE clusters SET status = ?, updated_at = ? WHERE name = ?",
                 (status.value, time.time(), name),
             )
+            cost_ledger.sync(db, name)
 
     def set_autostop(self, name: str, minutes: float | None, down: bool) -> None:
         with self.write() as db:
@@ -219,6 +226,7 @@ class StateStore:
                 ("launch_intents", "cluster"),
             ):
                 db.execute(f"DELETE FROM {table} WHERE {column} = ?", (name,))
+            cost_ledger.sync(db, name)  # closes its usage period; the report keeps it
 
     # ---- instances ---------------------------------------------------------------------------
 

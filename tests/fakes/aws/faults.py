@@ -36,7 +36,9 @@ class Fault:
 
 
 @contextmanager
-def run_instances_fails(code: str, times: int | None = None) -> Iterator[Fault]:
+def run_instances_fails(
+    code: str, times: int | None = None, message: str | None = None
+) -> Iterator[Fault]:
     """RunInstances answers ``code`` (``times`` times, or always), then works again."""
     original = moto_instances.InstanceBackend.run_instances
     fault = Fault()
@@ -44,8 +46,8 @@ def run_instances_fails(code: str, times: int | None = None) -> Iterator[Fault]:
     def faulty(self, image_id, count, user_data, security_group_names, **kwargs):  # type: ignore[no-untyped-def]
         if times is None or fault.raised < times:
             fault.raised += 1
-            message = MESSAGES.get(code, code).format(type=kwargs.get("instance_type"))
-            raise EC2ClientError(code, message)
+            text = message or MESSAGES.get(code, code).format(type=kwargs.get("instance_type"))
+            raise EC2ClientError(code, text)
         fault.passed += 1
         return original(self, image_id, count, user_data, security_group_names, **kwargs)
 

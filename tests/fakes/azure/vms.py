@@ -8,6 +8,7 @@ stopped, -> deallocating -> deallocated, -> starting -> running, Deleting -> gon
 from __future__ import annotations
 
 import copy
+import uuid
 from datetime import UTC, datetime
 
 from tests.fakes.azure.handlers import (
@@ -93,6 +94,10 @@ def put_vm(arm: FakeArm, rg: str, name: str, body: Json) -> Reply:
         }
         if body.get("zones"):
             vm["zones"] = body["zones"]
+        if (body.get("identity") or {}).get("type") == "SystemAssigned":
+            # What ARM answers for a system-assigned managed identity: its service principal.
+            vm["identity"] = {"type": "SystemAssigned", "principalId": str(uuid.uuid4()),
+                              "tenantId": "00000000-0000-0000-0000-00000000a2e0"}  # fmt: skip
         vm["properties"]["provisioningState"] = "Creating"
         vm["properties"]["vmId"] = name
         vm["properties"]["timeCreated"] = datetime.now(UTC).isoformat()

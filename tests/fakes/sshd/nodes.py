@@ -92,6 +92,8 @@ def _write_node(
         f"export HOME={node.home} STYX_NODE={name} PATH={path}\n"
         + "".join(f"export {k}={shlex.quote(v)}\n" for k, v in (env or {}).items())
         + "unset PYENV_ROOT PYENV_VERSION VIRTUAL_ENV\n"
+        # What the "VM" provides its processes (e.g. a metadata endpoint), set by a test.
+        f"[ -f {node.dir / 'vm.env'} ] && . {node.dir / 'vm.env'}\n"
         'cd "$HOME"\n'
         'case "$SSH_ORIGINAL_COMMAND" in\n'
         '  "") exec /bin/bash --noprofile --norc -i ;;\n'

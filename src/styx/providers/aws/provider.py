@@ -20,10 +20,17 @@ import boto3
 from styx.config import owner_id, styx_home
 from styx.errors import CapacityError, CredentialsError, InstanceNotFoundError, ProviderError
 from styx.keys import ensure_ssh_key
-from styx.providers.abilities import InstanceFamilies, QuotaInfo, QuotaLookup, StopStart
+from styx.providers.abilities import (
+    InstanceFamilies,
+    NodeIdentity,
+    QuotaInfo,
+    QuotaLookup,
+    StopStart,
+)
 from styx.providers.aws.api import Api, ApiStats
 from styx.providers.aws.catalog import Catalog
 from styx.providers.aws.errors import CREDENTIALS_FIX, translate
+from styx.providers.aws.identity import NodeProfile, ensure_node_profile, profile_not_yet_known
 from styx.providers.aws.images import Images
 from styx.providers.aws.network import Network
 from styx.providers.aws.quota import check_quota
@@ -45,7 +52,7 @@ from styx.providers.instance import (
 log = logging.getLogger(__name__)
 
 
-class AWSProvider(StopStart, QuotaLookup, InstanceFamilies, CloudProvider):
+class AWSProvider(StopStart, QuotaLookup, InstanceFamilies, NodeIdentity, CloudProvider):
     provider_type = ProviderType.AWS
     capabilities = Capabilities(
         stop_start=True, spot=True, multi_node=True, open_ports=True, volumes=True
@@ -59,6 +66,20 @@ class AWSProvider(StopStart, QuotaLookup, InstanceFamilies, CloudProvider):
         self.catalog = Catalog(self.api)
         self._region_of: dict[str, str] = {}  # Styx id -> region, learned from calls
         self._unused_groups: dict[str, set[str]] = {}  # cluster -> regions of kept groups
+        self._node_profile: NodeProfile | bool | None = False  # False: not looked up yet
+
+    def head_config(self, region: str | None) -> dict[str, Any]:
+        # The head finds its instances in the cluster's region; credentials come from the
+        # instance profile (boto3's chain), never from here.
+        return {"regions": [region]} if region else {}
+
+    async def node_profile(self) -> NodeProfile | None:
+        """The instance profile given to every node: config's, else Styx's own (made once)."""
+        if self.settings.instance_profile:
+            return NodeProfile(self.settings.instance_profile, fresh=False)
+        if self._node_profile is False:
+            self._node_profile = await ensure_node_profile(self.api)
+        return self._node_profile if isinstance(self._node_profile, NodeProfile) else None
 
     @property
     def stats(self) -> ApiStats:
@@ -165,15 +186,15 @@ class AWSProvider(StopStart, QuotaLookup, InstanceFamilies, CloudProvider):
                     "InstanceInterruptionBehavior": "terminate",
                 },
             }
-        if self.settings.instance_profile:
-            profile = self.settings.instance_profile
-            key = "Arn" if profile.startswith("arn:") else "Name"
-            params["IamInstanceProfile"] = {key: profile}
+        profile = await self.node_profile()
+        if profile:
+            key = "Arn" if profile.name.startswith("arn:") else "Name"
+            params["IamInstanceProfile"] = {key: profile.name}
         self._remember_region(region)
         for rank in range(count):  # a later get/terminate of these ids asks this region only
             self._region_of[request.for_rank(request.node_rank + rank).instance_id] = region
         try:
-            answer = await self.api.call("ec2", region, "run_instances", zone=subnet.zone, **params)
+            answer = await self._run_instances(region, subnet.zone, params, profile)
         except CapacityError:
             # The next try is most likely another zone of this region: keep the group for it;
             # release_unused() deletes it if the cluster ends up elsewhere.
@@ -190,6 +211,20 @@ class AWSProvider(StopStart, QuotaLookup, InstanceFamilies, CloudProvider):
         for inst in instances:
             self._region_of[inst.id] = region
         return instances
+
+    async def _run_instances(
+        self, region: str, zone: str | None, params: dict[str, Any], profile: NodeProfile | None
+    ) -> dict[str, Any]:
+        """RunInstances; right after Styx made its profile, EC2 may not know it for seconds."""
+        tries = 6 if profile is not None and profile.fresh else 1
+        for attempt in range(1, tries + 1):
+            try:
+                return await self.api.call("ec2", region, "run_instances", zone=zone, **params)
+            except ProviderError as err:
+                if attempt == tries or not profile_not_yet_known(err):
+                    raise
+                await asyncio.sleep(self.settings.profile_wait_s)
+        raise AssertionError("unreachable")
 
     async def release_unused(self, cluster_name: str) -> None:
         for region in sorted(self._unused_groups.pop(cluster_name, set())):

@@ -23,6 +23,9 @@ class AWSSettings:
     retry_max_delay_s: float = 20.0
     catalog_ttl_s: float = 24 * 3600.0  # instance types / regions disk cache lifetime
     sg_cleanup_wait_s: float = 90.0  # how long terminate waits to delete the cluster's SG
+    # A just-created instance profile takes seconds to reach EC2 (IAM is eventually consistent):
+    # RunInstances is retried this long apart, 6 tries, only right after Styx created it.
+    profile_wait_s: float = 5.0
 
     @classmethod
     def load(cls, **overrides: Any) -> AWSSettings:

@@ -18,7 +18,13 @@ from typing import Any
 
 from styx.config import owner_id
 from styx.errors import CredentialsError, InstanceNotFoundError, ProviderError
-from styx.providers.abilities import InstanceFamilies, QuotaInfo, QuotaLookup, StopStart
+from styx.providers.abilities import (
+    InstanceFamilies,
+    NodeIdentity,
+    QuotaInfo,
+    QuotaLookup,
+    StopStart,
+)
 from styx.providers.azure import inventory, names, network
 from styx.providers.azure.clients import AzureClients, as_json, as_json_list, make_credential
 from styx.providers.azure.settings import AzureSettings, load_settings
@@ -46,7 +52,7 @@ NO_SUBSCRIPTION = (
 )
 
 
-class AzureProvider(StopStart, QuotaLookup, InstanceFamilies, CloudProvider):
+class AzureProvider(StopStart, QuotaLookup, InstanceFamilies, NodeIdentity, CloudProvider):
     provider_type = ProviderType.AZURE
     capabilities = Capabilities(stop_start=True, spot=True, multi_node=True, open_ports=True)
 
@@ -56,6 +62,14 @@ class AzureProvider(StopStart, QuotaLookup, InstanceFamilies, CloudProvider):
         self._credential_source = ""
         self._group_of: dict[str, str] = {}  # Styx id -> resource group, learned as we go
         self._owner = owner_id()
+
+    def head_config(self, region: str | None) -> dict[str, Any]:
+        # The head authenticates with its VM's managed identity; never the client's token.
+        s = self.settings
+        out: dict[str, Any] = {"subscription_id": s.subscription_id, "base_url": s.base_url}
+        if s.ca_bundle:
+            out["ca_bundle"] = s.ca_bundle  # a path: the head must have the same CA file there
+        return {k: v for k, v in out.items() if v}
 
     # ---- clients -------------------------------------------------------------------------------
 

@@ -75,6 +75,9 @@ def vm_body(
         props["evictionPolicy"] = eviction_policy
         props["billingProfile"] = {"maxPrice": -1}
     body: dict[str, Any] = {"location": region, "tags": tags, "properties": props}
+    # The node's identity: the head's agent stops or deletes its own cluster with it (through
+    # DefaultAzureCredential's managed-identity step), once a role is assigned to it.
+    body["identity"] = {"type": "SystemAssigned"}
     if request.zone:
         body["zones"] = [request.zone]
     return body

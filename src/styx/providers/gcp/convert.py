@@ -26,6 +26,9 @@ META_TAGS = "styx-tags"
 META_SSH = "ssh-keys"
 
 
+NODE_SCOPE = "https://www.googleapis.com/auth/compute"
+
+
 def styx_tags(request: ProvisionRequest, owner: str) -> dict[str, str]:
     tags = dict(request.tags)
     tags.update(
@@ -91,6 +94,8 @@ def build_instance(
             ]
         ),
     )
+    # The node's identity: the head's agent stops or deletes its own cluster with it.
+    body.service_accounts = [c.ServiceAccount(email=settings.service_account, scopes=[NODE_SCOPE])]
     if spec.accelerator:
         body.guest_accelerators = [
             c.AcceleratorConfig(

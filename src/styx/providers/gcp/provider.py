@@ -23,7 +23,13 @@ from styx.errors import (
     InvalidRequestError,
     ProviderError,
 )
-from styx.providers.abilities import InstanceFamilies, QuotaInfo, QuotaLookup, StopStart
+from styx.providers.abilities import (
+    InstanceFamilies,
+    NodeIdentity,
+    QuotaInfo,
+    QuotaLookup,
+    StopStart,
+)
 from styx.providers.base import Capabilities, CloudProvider, ProvisionRequest
 from styx.providers.gcp import auth as gauth
 from styx.providers.gcp import naming
@@ -47,7 +53,7 @@ from styx.providers.sync import run_sync
 __all__ = ["GCPProvider", "QuotaInfo"]
 
 
-class GCPProvider(StopStart, QuotaLookup, InstanceFamilies, CloudProvider):
+class GCPProvider(StopStart, QuotaLookup, InstanceFamilies, NodeIdentity, CloudProvider):
     provider_type = ProviderType.GCP
     capabilities = Capabilities(stop_start=True, spot=True, multi_node=True, open_ports=True)
 
@@ -56,6 +62,18 @@ class GCPProvider(StopStart, QuotaLookup, InstanceFamilies, CloudProvider):
         self._api: GCEApi | None = None
         self._api_lock = asyncio.Lock()
         self._zones_of: dict[str, str] = {}  # styx id -> zone, to skip the aggregated lookup
+
+    def head_config(self, region: str | None) -> dict[str, Any]:
+        # The head authenticates as the node's service account (metadata server); it needs the
+        # project and a private endpoint if the client uses one, never the client's key file.
+        out: dict[str, Any] = {"default_region": region} if region else {}
+        for key in ("project_id", "api_endpoint"):
+            value = getattr(self.settings, key)
+            if value:
+                out[key] = value
+        if "project_id" not in out and self._api is not None:
+            out["project_id"] = self._api.project  # the key file's project, resolved at launch
+        return out
 
     async def api(self) -> GCEApi:
         """The clients, built on first use (credentials resolved then, off the loop)."""

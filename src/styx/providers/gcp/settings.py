@@ -24,6 +24,9 @@ class GCPSettings:
     api_endpoint: str | None = None  # private endpoint / PSC (or any Compute-compatible URL)
     # A service-account key (JSON) to use instead of Application Default Credentials.
     credentials_file: str | None = None
+    # The nodes' identity (the head stops its own cluster with it): a service account email,
+    # or "default", the project's Compute Engine default service account.
+    service_account: str = "default"
     default_region: str = "us-central1"
     ssh_user: str = "styx"
     network: str = "global/networks/default"

@@ -20,6 +20,7 @@ from styx.errors import (
     ProviderError,
     UnsupportedError,
 )
+from styx.providers.abilities import NodeIdentity
 from styx.providers.base import Capabilities, CloudProvider, ProvisionRequest
 from styx.providers.instance import (
     TAG_INSTANCE_ID,
@@ -64,7 +65,7 @@ BAD_REQUEST_REASONS = {
 }
 
 
-class KubernetesProvider(CloudProvider):
+class KubernetesProvider(NodeIdentity, CloudProvider):
     provider_type = ProviderType.KUBERNETES
     capabilities = Capabilities(
         stop_start=False, spot=False, multi_node=True, open_ports=True, volumes=False
@@ -296,6 +297,10 @@ class KubernetesProvider(CloudProvider):
             region=api.context,
             native_code="FailedScheduling",
         )
+
+    def head_config(self, region: str | None) -> dict[str, Any]:
+        # The head pod builds its kubeconfig from its service account, under this context name.
+        return {"in_pod_context": region} if region else {}
 
     # ---- queries -----------------------------------------------------------------------------
 

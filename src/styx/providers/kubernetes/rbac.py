@@ -3,8 +3,10 @@
 A multi-node job is started by the head pod's agent, which reaches the worker pods through the
 API's ``pods/exec`` (``styx.agent.kubeexec``) with the head's service-account token. So Styx
 creates, once per namespace, a ``styx-agent`` ServiceAccount, a Role granting ``create``/``get``
-on ``pods/exec`` and ``get``/``list`` on ``pods``, and a RoleBinding between them; pods name it
-in ``serviceAccountName``.
+on ``pods/exec``, ``get``/``list``/``delete`` on ``pods`` and ``delete`` on ``services`` (the
+head tears its own cluster down on autostop or at its spending cap), and a RoleBinding between
+them; pods name it in ``serviceAccountName``. A Role made by an older Styx (without ``delete``)
+is left as it is: delete it once to have it made again.
 
 When the kubeconfig's user may not create RBAC objects (403), pods run as the namespace's
 ``default`` service account instead, which then needs that same permission for multi-node jobs
@@ -31,7 +33,9 @@ def account_bodies(namespace: str) -> tuple[dict[str, Any], dict[str, Any], dict
         "metadata": dict(meta),
         "rules": [
             {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create", "get"]},
-            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+            # The head tears its own cluster down (autostop, spending caps).
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "delete"]},
+            {"apiGroups": [""], "resources": ["services"], "verbs": ["delete"]},
         ],
     }
     binding = {

@@ -41,6 +41,11 @@ def resolve_settings(**overrides: Any) -> KubeSettings:
     """Explicit arguments win; else $KUBECONFIG, then ``kubernetes:`` in config.yaml, defaults."""
     section = provider_config("kubernetes")
     given = {k: v for k, v in overrides.items() if v is not None}
+    in_pod_context = given.pop("in_pod_context", None)
+    if in_pod_context is not None:  # on a head pod: its own service account (inpod.py)
+        from styx.providers.kubernetes.inpod import in_pod_kubeconfig
+
+        given["kubeconfig"] = in_pod_kubeconfig(str(in_pod_context))
     kubeconfig = (
         given.pop("kubeconfig", None)
         or os.environ.get("KUBECONFIG")
