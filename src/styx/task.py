@@ -11,7 +11,6 @@ from typing import Any
 
 from styx.errors import TaskSpecError
 from styx.resources import Resources
-from styx.storage.spec import StorageMount, is_bucket_url, parse_storage_mount
 from styx.spec import (
     MAX_NUM_NODES,
     as_positive_int,
@@ -21,6 +20,7 @@ from styx.spec import (
     clip,
     fail,
 )
+from styx.storage.spec import StorageMount, is_bucket_url, parse_storage_mount
 
 CORE_FIELDS = (
     "name",

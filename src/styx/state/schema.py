@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from styx.storage.ddl import STORAGE_DDL
+
 MIGRATIONS: list[str] = [
     # v1
     """
@@ -98,4 +100,6 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (provider, scope, region, zone, instance_type, family)
     );
     """,
+    # storage (issue 15): buckets Styx created and mounts live on clusters
+    STORAGE_DDL,
 ]
