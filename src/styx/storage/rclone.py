@@ -9,9 +9,10 @@ rclone (Debian's package, installed when missing) does every mode on every kind 
   through a local cache, uploaded in the background.
 
 Each mount runs its own rclone process with a remote-control port on 127.0.0.1 (picked by rclone,
-read back from its log), so that ``flush.sh`` can wait until ``vfs/stats`` shows no pending
-uploads: the job's ``run`` is followed by it, so a job ends only once its writes are in the
-bucket. ``unmount.sh`` flushes, then unmounts (``fusermount3 -u``).
+read back from its log; ``--daemon`` is not used, as rclone 1.60 then binds that port twice), so
+that ``flush.sh`` can wait until ``vfs/stats`` shows no pending uploads: the job's ``run`` is
+followed by it, so a job ends only once its writes are in the bucket. ``unmount.sh`` flushes,
+then unmounts (``fusermount3 -u``).
 """
 
 from __future__ import annotations
@@ -108,7 +109,8 @@ def _copy(m: NodeMount) -> str:
     )
 
 
-def _mount(m: NodeMount) -> str:
+def _start_mount(m: NodeMount) -> str:
+    """Start one rclone mount in the background (all start before any is waited for)."""
     t = target_expr(m.target)
     log = f"{NODE_DIR}/m{m.index}.log"
     pid = f"{NODE_DIR}/m{m.index}.pid"
@@ -119,24 +121,39 @@ def _mount(m: NodeMount) -> str:
         f"(setsid nohup {_rclone(m)} mount {shlex.quote(m.remote)} {t} {MOUNT_FLAGS[m.mode]} "
         f"--cache-dir {cache} --allow-non-empty --rc --rc-addr 127.0.0.1:0 --rc-no-auth "
         f"--log-file {log} --log-level NOTICE </dev/null >/dev/null 2>&1 & echo $! > {pid})\n"
-        f"for _ in $(seq {MOUNT_WAIT_S * 10}); do\n"
-        f'  mountpoint -q {t} && break; kill -0 "$(cat {pid})" 2>/dev/null || break; '
-        "sleep 0.1\ndone\n"
+        # Recorded at once: a launch that fails later still unmounts it at `down`.
+        f"printf '%s\\t%s\\t%s\\n' {t} {log} \"$(cat {pid})\" >> {NODE_DIR}/mounts.tsv\n"
+    )
+
+
+def _wait_mount(m: NodeMount) -> str:
+    """Wait until the mount is up (or its rclone died)."""
+    t = target_expr(m.target)
+    log = f"{NODE_DIR}/m{m.index}.log"
+    pid = f"{NODE_DIR}/m{m.index}.pid"
+    return (
+        f"for _ in $(seq {MOUNT_WAIT_S * 20}); do\n"
+        f'  mountpoint -q {t} && break; alive "$(cat {pid})" || break; sleep 0.05\ndone\n'
         f'if ! mountpoint -q {t}; then kill "$(cat {pid})" 2>/dev/null\n'
         f"  {_fail(m, 'rclone mount did not start: $(grep -v NOTICE ' + log + ' | tail -n 1)')}\n"
         "fi\n"
-        f"url=$(grep -o 'http://127.0.0.1:[0-9]*' {log} | head -n 1)\n"
-        f'printf \'%s\\t%s\\t%s\\n\' {t} "$url" "$(cat {pid})" >> {NODE_DIR}/mounts.tsv\n'
     )
+
+
+# A process that exited but was not reaped yet (a zombie) counts as gone.
+ALIVE_FUNCTION = (
+    "alive() { [ -r /proc/$1/stat ] && [ \"$(sed 's/.*) //' /proc/$1/stat | cut -c1)\" != Z ]; }\n"
+)
 
 
 FLUSH_SCRIPT = f"""#!/bin/bash
 # Wait until every rclone mount of this node has uploaded what was written to it.
 [ -f {NODE_DIR}/mounts.tsv ] || exit 0
 deadline=$(( $(date +%s) + {FLUSH_TIMEOUT_S} ))
-while IFS=$'\\t' read -r target url pid; do
+while IFS=$'\\t' read -r target log pid; do
+  url=$(grep -o 'http://127.0.0.1:[0-9]*' "$log" 2>/dev/null | head -n 1)
   [ -n "$url" ] || continue
-  while out=$(rclone rc --url "$url" vfs/stats 2>/dev/null); do
+  while out=$(rclone rc --url "$url" vfs/stats </dev/null 2>/dev/null); do
     echo "$out" | grep -Eq '"uploads(InProgress|Queued)": [1-9]' || break
     if [ "$(date +%s)" -ge "$deadline" ]; then
       echo "{ERROR_MARK}$target: uploads still pending after {FLUSH_TIMEOUT_S}s"; exit 1
@@ -150,12 +167,16 @@ UNMOUNT_SCRIPT = f"""#!/bin/bash
 # Flush, then unmount every rclone mount of this node and stop its process.
 [ -f {NODE_DIR}/mounts.tsv ] || exit 0
 bash {NODE_DIR}/flush.sh
-while IFS=$'\\t' read -r target url pid; do
+{ALIVE_FUNCTION}pids=""
+while IFS=$'\\t' read -r target log pid; do
   fusermount3 -u "$target" 2>/dev/null || fusermount -u "$target" 2>/dev/null \\
     || umount "$target" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill "$pid" 2>/dev/null || true
+  pids="$pids $pid"
 done < {NODE_DIR}/mounts.tsv
+for pid in $pids; do
+  for _ in $(seq 100); do alive "$pid" || break; sleep 0.05; done
+  kill "$pid" 2>/dev/null || true
+done
 rm -f {NODE_DIR}/mounts.tsv
 """
 
@@ -168,14 +189,17 @@ def mount_script(mounts: list[NodeMount]) -> str:
     """The whole set-up of one node, as one bash script (errors: one ERROR_MARK line)."""
     parts = [
         "set -u\numask 077\n",
+        ALIVE_FUNCTION,
         _ensure_rclone(),
         # Mounts left by an earlier launch on this cluster are replaced.
         f"[ -f {NODE_DIR}/unmount.sh ] && bash {NODE_DIR}/unmount.sh\n",
         f"cat > {NODE_DIR}/flush.sh <<'STYX_EOF'\n{FLUSH_SCRIPT}STYX_EOF\n",
         f"cat > {NODE_DIR}/unmount.sh <<'STYX_EOF'\n{UNMOUNT_SCRIPT}STYX_EOF\n",
     ]
-    for m in mounts:
-        parts.append(_copy(m) if m.mode is StorageMode.COPY else _mount(m))
+    live = [m for m in mounts if m.mode is not StorageMode.COPY]
+    parts += [_start_mount(m) for m in live]  # the mounts come up while the copies run
+    parts += [_copy(m) for m in mounts if m.mode is StorageMode.COPY]
+    parts += [_wait_mount(m) for m in live]
     return "".join(parts)
 
 
