@@ -11,6 +11,9 @@ command -v rsync >/dev/null || need_apt+=(rsync)
 command -v ssh >/dev/null || need_apt+=(openssh-client)
 command -v unshare >/dev/null || need_apt+=(util-linux)
 command -v ip >/dev/null || need_apt+=(iproute2)
+command -v rclone >/dev/null || need_apt+=(rclone)          # bucket mounts (tests/storage)
+command -v fusermount3 >/dev/null || need_apt+=(fuse3)
+command -v npm >/dev/null || need_apt+=(npm)                # Azurite, the Blob emulator
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing system packages: ${need_apt[*]}"
   apt-get update -qq
@@ -24,6 +27,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[dev]'
+# Azurite (Azure Blob emulator) from npm, into an ignored project folder, once.
+if [ ! -x .node/node_modules/.bin/azurite-blob ]; then
+  npm install --prefix .node --no-audit --no-fund --silent azurite@3 >/dev/null
+fi
 
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
