@@ -193,8 +193,8 @@ def mount_script(mounts: list[NodeMount]) -> str:
         _ensure_rclone(),
         # Mounts left by an earlier launch on this cluster are replaced.
         f"[ -f {NODE_DIR}/unmount.sh ] && bash {NODE_DIR}/unmount.sh\n",
-        f"cat > {NODE_DIR}/flush.sh <<'STYX_EOF'\n{FLUSH_SCRIPT}STYX_EOF\n",
-        f"cat > {NODE_DIR}/unmount.sh <<'STYX_EOF'\n{UNMOUNT_SCRIPT}STYX_EOF\n",
+        f"cat > {NODE_DIR}/flush.sh <<'END_OF_SCRIPT'\n{FLUSH_SCRIPT}END_OF_SCRIPT\n",
+        f"cat > {NODE_DIR}/unmount.sh <<'END_OF_SCRIPT'\n{UNMOUNT_SCRIPT}END_OF_SCRIPT\n",
     ]
     live = [m for m in mounts if m.mode is not StorageMode.COPY]
     parts += [_start_mount(m) for m in live]  # the mounts come up while the copies run

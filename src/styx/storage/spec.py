@@ -192,7 +192,7 @@ def parse_storage_mount(target: str, value: Any, where: str) -> StorageMount:
         )
     if mode is StorageMode.COPY and source is None:
         raise TaskSpecError(
-            f"{where}: mode COPY needs a 'source' to copy from", field=f"{where}.mode"
+            f"{where}.mode: COPY needs a 'source' to copy from", field=f"{where}.mode"
         )
     # Without 'store' the store is picked at launch; S3's rules are the strictest common ones.
     check_bucket_name(store or StoreKind.S3, name, f"{where}.name")
