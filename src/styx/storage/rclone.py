@@ -162,7 +162,7 @@ while IFS=$'\\t' read -r target log pid; do
     if [ "$(date +%s)" -ge "$deadline" ]; then
       echo "{ERROR_MARK}$target: uploads still pending after {FLUSH_TIMEOUT_S}s"; exit 1
     fi
-    sleep 0.1
+    sleep 0.2
   done
 done < {NODE_DIR}/mounts.tsv
 """
