@@ -121,6 +121,12 @@ def test_copy_mount_cached_resume_and_down(
     assert conf.stat().st_mode & 0o777 == 0o600
     assert (conf.parent.stat().st_mode & 0o777) == 0o700
 
+    # A job sent with `exec` onto the mounted cluster is flushed at its end too.
+    from styx.task import Task
+
+    asyncio.run(core.exec(Task(run="echo more > ~/s3-cached/more.txt"), f"st-{infra}-1"))
+    assert stores.read("s3", f"cache-s3-{uid}")["more.txt"] == b"more\n"
+
     asyncio.run(core.down(f"st-{infra}-1"))
     assert not [m for m in _rclone_mounts() if m.startswith(str(home))]
     for store in STORES:

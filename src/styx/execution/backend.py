@@ -160,10 +160,13 @@ class ClusterBackend:
     def job_spec(self, task: Task, with_setup: bool, num_gpus_per_node: int) -> JobSpec:
         inst = self.nodes[0].instance
         run = task.run
-        if run and any(m.mode.value != "COPY" for m in task.storage_mounts):
-            from styx.storage.rclone import wrap_run
+        if run:
+            from styx.storage.mounts import needs_flush
 
-            run = wrap_run(run)  # the job ends once its writes to mounted buckets are saved
+            if needs_flush(task, self.record.name):
+                from styx.storage.rclone import wrap_run
+
+                run = wrap_run(run)  # the job ends once its writes to mounted buckets are saved
         return JobSpec(
             name=task.name,
             run=run,

@@ -184,6 +184,17 @@ async def mount_on_nodes(
             raise result
 
 
+def needs_flush(task: Task, cluster: str) -> bool:
+    """Whether a job on ``cluster`` must wait for bucket uploads at its end: the task mounts
+    buckets, or an earlier launch left mounts there (``styx exec`` onto a mounted cluster)."""
+    if any(m.mode is not StorageMode.COPY for m in task.storage_mounts):
+        return True
+    from styx.state.store import open_store
+    from styx.storage.state import StorageState
+
+    return bool(StorageState(open_store()).mounts(cluster))
+
+
 async def unmount_cluster(store: StateStore, record: ClusterRecord) -> None:
     """Flush and unmount the cluster's live mounts (before its nodes go away). Best effort:
     a node that cannot be reached has no mounts left to keep."""
