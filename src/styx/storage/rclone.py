@@ -156,6 +156,10 @@ while IFS=$'\\t' read -r target log pid; do
   [ -n "$url" ] || continue
   clean=0
   while out=$(rclone rc --url "$url" vfs/stats </dev/null 2>/dev/null); do
+    if echo "$out" | grep -Eq '"erroredFiles": [1-9]'; then
+      why=$(grep ' ERROR : ' "$log" | tail -n 1 | sed 's/.* ERROR : //')
+      echo "{ERROR_MARK}$target: an upload to the bucket failed: $why"; exit 1
+    fi
     # Clean twice in a row: FUSE hands rclone a just-closed file a moment after close().
     if echo "$out" | grep -Eq '"uploads(InProgress|Queued)": [1-9]'; then clean=0
     else clean=$((clean + 1)); [ "$clean" -lt 2 ] || break; fi
