@@ -148,3 +148,18 @@ def test_copy_credentials_false_gives_nodes_no_keys(store_env: Emulators, styx_h
     assert not s3.secret and "access_key_id" not in s3.options
     assert s3.options["env_auth"] == "true"
     assert not azure.secret and "sas_url" not in azure.options
+
+
+def test_storage_delete_of_an_unknown_bucket_is_one_line(styx_home: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "styx.cli.main", "storage", "delete", "-y", "nosuch-bucket"],
+        capture_output=True,
+        text=True,
+        env=styx_env(styx_home),
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "styx: error: delete 'nosuch-bucket': no bucket named 'nosuch-bucket' was created by "
+        "Styx (styx storage ls)"
+    ]
