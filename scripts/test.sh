@@ -13,6 +13,9 @@ command -v unshare >/dev/null || need_apt+=(util-linux)
 command -v ip >/dev/null || need_apt+=(iproute2)
 [ -x /usr/sbin/dockerd ] || need_apt+=(docker.io)   # container tests (tests/container)
 [ -x /bin/busybox ] && [ -f /usr/share/doc/busybox-static/copyright ] || need_apt+=(busybox-static)
+command -v rclone >/dev/null || need_apt+=(rclone)          # bucket mounts (tests/storage)
+command -v fusermount3 >/dev/null || need_apt+=(fuse3)
+command -v npm >/dev/null || need_apt+=(npm)                # Azurite, the Blob emulator
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing system packages: ${need_apt[*]}"
   apt-get update -qq
@@ -36,6 +39,10 @@ if [ ! -f .cache/head-wheels/.complete-4 ]; then
     'azure-mgmt-compute>=39.0' 'azure-mgmt-network>=33.0' 'azure-mgmt-resource>=26.0' \
     'azure-identity>=1.15'
   touch .cache/head-wheels/.complete-4
+fi
+# Azurite (Azure Blob emulator) from npm, into an ignored project folder, once.
+if [ ! -x .node/node_modules/.bin/azurite-blob ]; then
+  npm install --prefix .node --no-audit --no-fund --silent azurite@3 >/dev/null
 fi
 
 .venv/bin/ruff check src tests bench

@@ -167,3 +167,14 @@ class JobError(StyxError):
         self.returncode = returncode
         if returncode:
             self.exit_code = returncode if 0 < returncode < 256 else 1
+
+
+class StorageError(StyxError):
+    """A bucket is missing, unreachable or forbidden, or a mount failed on a node.
+
+    The message names the mount or bucket; ``bucket`` is its URL when known.
+    """
+
+    def __init__(self, message: str, bucket: str | None = None) -> None:
+        super().__init__(message)
+        self.bucket = bucket

@@ -293,9 +293,25 @@ def task_schema() -> dict[str, Any]:
         },
         "file_mounts": {
             "type": "object",
-            "description": "target on the node (under ~, or absolute on clouds) -> local path",
+            "description": "target on the node (under ~, or absolute on clouds) -> local path, "
+            "bucket URL (copied) or storage mapping {name, source, store, mode, persistent}",
             "propertyNames": {"minLength": 1, "maxLength": 4096},
-            "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 4096},
+            "additionalProperties": {
+                "anyOf": [
+                    {"type": "string", "minLength": 1, "maxLength": 4096},
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "name": {"type": "string"},
+                            "source": {"type": "string"},
+                            "store": {"enum": ["s3", "gcs", "azure", "r2"]},
+                            "mode": {"enum": ["MOUNT", "COPY", "MOUNT_CACHED"]},
+                            "persistent": {"type": "boolean"},
+                        },
+                    },
+                ]
+            },
         },
         "setup": _STR,
         "run": _STR,

@@ -20,6 +20,7 @@ from styx.spec import (
     clip,
     fail,
 )
+from styx.storage.spec import StorageMount, is_bucket_url, parse_storage_mount
 
 CORE_FIELDS = (
     "name",
@@ -66,6 +67,8 @@ class Task:
     # Secrets reach the job's environment only: never logs, never the state store in clear.
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
     file_mounts: dict[str, str] = field(default_factory=dict)
+    # Bucket file mounts (URLs and storage mappings), apart from the local ones above.
+    storage_mounts: tuple[StorageMount, ...] = ()
     # Names written with no value (``envs: {HF_TOKEN: }``): SkyPilot's "pass it at launch".
     # --env/--env-file/--secret fill them; launching while one is unfilled is an error.
     required_envs: tuple[str, ...] = ()
@@ -120,7 +123,9 @@ class Task:
         if data.get("workdir") is not None:
             values["workdir"] = _parse_workdir(data["workdir"])
         if data.get("file_mounts") is not None:
-            values["file_mounts"] = _parse_file_mounts(data["file_mounts"])
+            values["file_mounts"], values["storage_mounts"] = _parse_file_mounts(
+                data["file_mounts"]
+            )
         unused = [k for k in UNSUPPORTED_FIELDS if k in data]
         resources = data.get("resources") if isinstance(data.get("resources"), dict) else {}
         unused += [f"resources.{k}" for k in UNUSED_RESOURCE_FIELDS if resources.get(k) is not None]
@@ -168,6 +173,13 @@ class Task:
                 raise TaskSpecError(
                     f"{where}: local path '{clip(local, 120)}' not found", field="file_mounts"
                 )
+        for mount in self.storage_mounts:
+            local = mount.local_source
+            if local is not None and _local_kind(self.resolve_path(local), mount.where) is None:
+                raise TaskSpecError(
+                    f"{mount.where}.source: local path '{clip(local, 120)}' not found",
+                    field=f"{mount.where}.source",
+                )
 
     def check_mount_targets(self, cloud: str) -> None:
         """Refuse, before provisioning, mount targets that ``cloud``'s nodes cannot hold.
@@ -179,7 +191,7 @@ class Task:
 
         if not entry(cloud).home_only_mounts:
             return
-        for remote in self.file_mounts:
+        for remote in [*self.file_mounts, *(m.target for m in self.storage_mounts)]:
             if remote.startswith("/"):
                 raise TaskSpecError(
                     f"file_mounts.{clip(remote, 120)}: local nodes accept only targets under the "
@@ -242,8 +254,10 @@ class Task:
         secrets.update({k: None for k in self.required_secrets if k not in self.secrets})
         if secrets:
             out["secrets"] = secrets
-        if self.file_mounts:
-            out["file_mounts"] = dict(self.file_mounts)
+        if self.file_mounts or self.storage_mounts:
+            mounts: dict[str, Any] = dict(self.file_mounts)
+            mounts.update({m.target: m.to_yaml() for m in self.storage_mounts})
+            out["file_mounts"] = mounts
         if self.setup is not None:
             out["setup"] = self.setup
         if self.run is not None:
@@ -357,24 +371,24 @@ def _parse_workdir(value: Any) -> str | GitWorkdir:
     raise fail("workdir", value, "a local folder or {url, ref} of a git repository")
 
 
-def _parse_file_mounts(value: Any) -> dict[str, str]:
+def _parse_file_mounts(value: Any) -> tuple[dict[str, str], tuple[StorageMount, ...]]:
+    """Local file mounts (target -> local path) and bucket mounts (URLs, storage mappings)."""
     if not isinstance(value, dict):
         raise fail("file_mounts", value, "a mapping of remote path to local path")
     mounts: dict[str, str] = {}
+    buckets: list[StorageMount] = []
     for remote, local in value.items():
         where = f"file_mounts.{clip(str(remote), 120)}"
         if not isinstance(remote, str) or not remote:
             raise fail("file_mounts", remote, "remote paths as strings")
-        if isinstance(local, dict) or (isinstance(local, str) and "://" in local):
-            raise TaskSpecError(
-                f"{where}: cloud storage mounts are not supported yet; expected a local path",
-                field=where,
-            )
         target = normalize_target(remote, where)
-        if target in mounts:
+        if target in mounts or any(m.target == target for m in buckets):
             raise fail(where, remote, f"a target named once (it is the same as '{target}')")
-        mounts[target] = check_path_text(where, local)
-    return mounts
+        if isinstance(local, dict) or is_bucket_url(local):
+            buckets.append(parse_storage_mount(target, local, where))
+        else:
+            mounts[target] = check_path_text(where, local)
+    return mounts, tuple(buckets)
 
 
 def parse_env_pairs(pairs: list[str] | tuple[str, ...], option: str = "--env") -> dict[str, str]:

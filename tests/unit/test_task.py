@@ -73,7 +73,7 @@ run: torchrun train.py
         ({"resources": {"use_spot": "maybe"}}, "resources.use_spot", "true or false"),
         ({"envs": ["A=1"]}, "envs", "mapping"),
         ({"resources": {"infra": "aws", "cloud": "gcp"}}, "resources.infra", "not both"),
-        ({"file_mounts": {"/data": "s3://bucket"}}, "file_mounts./data", "not supported yet"),
+        ({"file_mounts": {"/data": "s3://Bucket"}}, "file_mounts./data", "s3 bucket name"),
         ({"resources": {"autostop": "ten minutes"}}, "resources.autostop", "duration"),
     ],
 )

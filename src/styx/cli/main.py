@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show-gpus": ("styx.cli.catalog", "show_gpus"),
     "catalog": ("styx.cli.catalog", "catalog"),
     "schema": ("styx.cli.misc", "schema"),
+    "storage": ("styx.cli.storage", "storage"),
 }
 SUMMARIES = {
     "launch": "Launch a task on a new or existing cluster.",
@@ -44,6 +45,7 @@ SUMMARIES = {
     "show-gpus": "Old name of `gpus list`.",
     "catalog": "List, inspect or refresh the price catalog.",
     "schema": "Print the JSON Schema of the task file.",
+    "storage": "List or delete buckets Styx created.",
 }
 
 

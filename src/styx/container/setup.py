@@ -51,10 +51,11 @@ def with_containers(record: ClusterRecord, nodes: list[NodeAccess]) -> list[Node
 
 
 def _absolute_mounts(task: Task) -> tuple[str, ...]:
-    """File-mount targets outside the home (which is bound as a whole), bound at the same path."""
-    return tuple(
-        sorted(t for t in task.file_mounts if posixpath.isabs(t) and not t.startswith("~"))
-    )
+    """File-mount targets outside the home (which is bound as a whole), bound at the same path.
+
+    Bucket mounts are made before the container starts, so their targets are bound too."""
+    targets = [*task.file_mounts, *(m.target for m in task.storage_mounts)]
+    return tuple(sorted({t for t in targets if posixpath.isabs(t) and not t.startswith("~")}))
 
 
 async def start_containers(record: ClusterRecord, nodes: list[NodeAccess], task: Task) -> None:

@@ -70,6 +70,10 @@ async def launch(
     opts = options or LaunchOptions()
     printer = printer or Printer()
     progress = printer.progress
+    if task.storage_mounts:  # a missing or forbidden bucket fails before anything is made
+        from styx.storage.mounts import check_before_provisioning
+
+        await check_before_provisioning(task)
     store = open_store()
     with store.cluster_lock(name):
         record = store.get_cluster(name)
@@ -139,6 +143,11 @@ async def _prepare_and_submit(
     if fresh or record.status is not ClusterStatus.UP:
         await backend.setup_runtime()
     await backend.sync_files(task)
+    if task.storage_mounts:  # buckets: created/uploaded, then copied or mounted before setup
+        from styx.storage.mounts import mount_on_nodes, prepare_buckets
+
+        task = await prepare_buckets(store, task, record, printer.progress)
+        await mount_on_nodes(store, name, record.provider, backend.nodes, task)
     await backend.setup_containers(task)
     setup_hash = _setup_hash(task)
     run_setup = bool(task.setup) and not opts.no_setup and setup_hash != record.setup_hash

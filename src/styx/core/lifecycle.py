@@ -181,6 +181,9 @@ async def stop(name: str) -> None:
                 "use `styx down` instead",
                 cluster=name,
             )
+        from styx.storage.mounts import unmount_cluster
+
+        await unmount_cluster(store, record)  # uploads finish before the nodes stop
         instances = store.instances(name)
         for inst in sorted(instances, key=lambda i: -i.node_rank):  # workers first, head last
             await provider.stop(inst.id)
@@ -205,6 +208,9 @@ async def terminate_cluster(store: StateStore, record: ClusterRecord) -> None:
     The cloud is the truth: besides the saved instances and the launch intents (ids a crashed
     launch may have created), anything tagged with the cluster's name goes too.
     """
+    from styx.storage.mounts import delete_cluster_buckets, unmount_cluster
+
+    await unmount_cluster(store, record)  # uploads finish, mounts go, before the nodes do
     by_provider: dict[str, set[str]] = {record.provider: set()}
     for inst in store.instances(record.name):
         by_provider.setdefault(inst.provider.value, set()).add(inst.id)
@@ -232,6 +238,7 @@ async def terminate_cluster(store: StateStore, record: ClusterRecord) -> None:
     remove_entries(record.name)  # its `ssh <cluster>` entries
     store.remove_cluster(record.name)
     store.add_event(record.name, "down", f"terminated {total} instance(s)")
+    await delete_cluster_buckets(store, record.name, _quiet)  # non-persistent buckets
 
 
 async def status(

@@ -172,9 +172,17 @@ class ClusterBackend:
         from styx.container.setup import with_containers
 
         inst = self.nodes[0].instance
+        run = task.run
+        if run:
+            from styx.storage.mounts import needs_flush
+
+            if needs_flush(task, self.record.name):
+                from styx.storage.rclone import wrap_run
+
+                run = wrap_run(run)  # the job ends once its writes to mounted buckets are saved
         return JobSpec(
             name=task.name,
-            run=task.run,
+            run=run,
             setup=task.setup if with_setup else None,
             envs=dict(task.envs),
             secrets=dict(task.secrets),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from styx.cost.ledger import COST_DDL
+from styx.storage.ddl import STORAGE_DDL
 
 MIGRATIONS: list[str] = [
     # v1
@@ -102,4 +103,6 @@ MIGRATIONS: list[str] = [
     """,
     # v3 (cost): usage periods at the catalog price, spending caps, the heads' autostop reports.
     COST_DDL,
+    # v4 (storage): buckets Styx created and mounts live on clusters
+    STORAGE_DDL,
 ]

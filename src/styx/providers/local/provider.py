@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -236,6 +237,8 @@ class LocalProvider(StopStart, CloudProvider):
     async def terminate(self, instance_id: InstanceId) -> None:
         kill_instance_processes(instance_id)
         remove_local(self.home_dir(instance_id))  # image_id: docker:<image>
+        # A FUSE mount (a bucket) left in the sandbox must go first, or rmtree deletes its files.
+        unmount_below(self.instance_dir(instance_id))
         shutil.rmtree(self.instance_dir(instance_id), ignore_errors=True)
 
     async def stop(self, instance_id: InstanceId) -> None:
@@ -303,6 +306,21 @@ def _instance_pids(instance_id: str) -> list[int]:
         except OSError:
             continue
     return pids
+
+
+def unmount_below(folder: Path) -> None:
+    """Lazily unmount every mount point under ``folder`` (bucket mounts of a local node)."""
+    root = os.path.realpath(folder) + "/"
+    try:
+        with open("/proc/mounts", encoding="utf-8", errors="replace") as f:
+            points = [line.split()[1].replace("\\040", " ") for line in f if line.strip()]
+    except OSError:
+        return
+    for point in sorted((p for p in points if p.startswith(root)), reverse=True):
+        for tool in (["fusermount3", "-uz"], ["fusermount", "-uz"], ["umount", "-l"]):
+            with contextlib.suppress(OSError):
+                if subprocess.run([*tool, point], capture_output=True, check=False).returncode == 0:
+                    break
 
 
 def kill_instance_processes(instance_id: str, grace_s: float = 3.0) -> None:
