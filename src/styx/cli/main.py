@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show-gpus": ("styx.cli.catalog", "show_gpus"),
     "catalog": ("styx.cli.catalog", "catalog"),
     "schema": ("styx.cli.misc", "schema"),
+    "jobs": ("styx.cli.jobs", "jobs"),
 }
 SUMMARIES = {
     "launch": "Launch a task on a new or existing cluster.",
@@ -42,6 +43,7 @@ SUMMARIES = {
     "show-gpus": "Old name of `gpus list`.",
     "catalog": "List, inspect or refresh the price catalog.",
     "schema": "Print the JSON Schema of the task file.",
+    "jobs": "Managed jobs: launch, queue, logs, cancel (spot recovery, pipelines).",
 }
 
 

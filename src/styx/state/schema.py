@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from styx.jobs.schema import MANAGED_JOBS_DDL
+
 MIGRATIONS: list[str] = [
     # v1
     """
@@ -98,4 +100,6 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (provider, scope, region, zone, instance_type, family)
     );
     """,
+    # v3: managed jobs (styx.jobs.store)
+    MANAGED_JOBS_DDL,
 ]
