@@ -56,13 +56,19 @@ class LogCopy:
     """
 
     def __init__(self, job_id: int) -> None:
-        path = job_dir(job_id) / "run.log"
+        folder = job_dir(job_id)
+        path = folder / "run.log"
+        self._mark = folder / "attempt.offset"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._file = os.fdopen(fd, "a", encoding="utf-8", errors="replace")
-        self._written = 0  # lines of this attempt in the file
+        # A controller started again finds the current attempt's lines already copied by the
+        # one before it: count them, so that following the same job again skips them.
+        self._written = _lines_after(path, self._mark)  # lines of this attempt in the file
         self._seen = 0  # lines of this attempt received since the log was (re)followed
 
     def new_attempt(self) -> None:
+        self._file.flush()
+        _write_private(self._mark, str(os.fstat(self._file.fileno()).st_size))
         self._written = self._seen = 0
 
     def refollow(self) -> None:
@@ -78,3 +84,13 @@ class LogCopy:
 
     def close(self) -> None:
         self._file.close()
+
+
+def _lines_after(path: Path, mark: Path) -> int:
+    try:
+        offset = int(mark.read_text().strip())
+    except (OSError, ValueError):
+        return 0
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return f.read().count(b"\n")
