@@ -177,11 +177,13 @@ def test_a_lost_node_is_recovered_and_resumes_from_its_checkpoint(
         "run: |\n"
         "  f=$CKPT/$SKYPILOT_TASK_ID; i=$(cat $f 2>/dev/null || echo 0)\n"
         "  echo resume-from=$i\n"
-        "  while [ $i -lt 30 ]; do i=$((i+1)); echo $i > $f; sleep 0.1; done\n"
+        "  while [ $i -lt 30 ]; do i=$((i+1)); echo $i > $f.tmp; mv $f.tmp $f; sleep 0.1; done\n"
         "  echo done-at=$i\n",
     )
     job_id = submitted_id(styx(jobs_home, "jobs", "launch", "-y", "-d", task).stdout)
-    wait_until(lambda: any(int(p.read_text() or 0) >= 5 for p in ckpt.iterdir()), 60, "progress")
+    wait_until(
+        lambda: any(int(p.read_text() or 0) >= 5 for p in ckpt.glob("sky-*[0-9]")), 60, "progress"
+    )
     import asyncio
 
     from styx.providers.local.provider import LocalProvider

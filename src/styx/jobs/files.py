@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TextIO
 
 from styx.config import styx_home
 
@@ -59,16 +60,16 @@ class LogCopy:
         folder = job_dir(job_id)
         path = folder / "run.log"
         self._mark = folder / "attempt.offset"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self._file = os.fdopen(fd, "a", encoding="utf-8", errors="replace")
+        self._path = path
+        self._file: TextIO | None = None  # opened at the first line: queued jobs hold no file
         # A controller started again finds the current attempt's lines already copied by the
         # one before it: count them, so that following the same job again skips them.
         self._written = _lines_after(path, self._mark)  # lines of this attempt in the file
         self._seen = 0  # lines of this attempt received since the log was (re)followed
 
     def new_attempt(self) -> None:
-        self._file.flush()
-        _write_private(self._mark, str(os.fstat(self._file.fileno()).st_size))
+        size = self._path.stat().st_size if self._path.exists() else 0
+        _write_private(self._mark, str(size))
         self._written = self._seen = 0
 
     def refollow(self) -> None:
@@ -78,12 +79,17 @@ class LogCopy:
         self._seen += 1
         if self._seen <= self._written:
             return
+        if self._file is None:
+            fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._file = os.fdopen(fd, "a", encoding="utf-8", errors="replace")
         self._file.write(line if line.endswith("\n") else line + "\n")
         self._file.flush()
         self._written += 1
 
     def close(self) -> None:
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def _lines_after(path: Path, mark: Path) -> int:
@@ -91,6 +97,9 @@ def _lines_after(path: Path, mark: Path) -> int:
         offset = int(mark.read_text().strip())
     except (OSError, ValueError):
         return 0
-    with open(path, "rb") as f:
-        f.seek(offset)
-        return f.read().count(b"\n")
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read().count(b"\n")
+    except FileNotFoundError:
+        return 0

@@ -231,7 +231,21 @@ class JobRunner:
         return await self._submit(task, opts, printer)
 
     async def _submit(self, task: Task, opts: LaunchOptions, printer: Printer) -> int:
-        result = await launch(task, self.cluster, options=opts, printer=printer)
+        """Launch and submit; a cancel request interrupts the launch (which terminates what it
+        made) instead of waiting for it, e.g. through a long --retry-until-up."""
+        launching = asyncio.create_task(launch(task, self.cluster, options=opts, printer=printer))
+        cancel_wait = asyncio.create_task(self.cancel_requested.wait())
+        try:
+            await asyncio.wait([launching, cancel_wait], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            cancel_wait.cancel()
+            if not launching.done():
+                launching.cancel()
+                with contextlib.suppress(BaseException):
+                    await launching
+        if not launching.done() or launching.cancelled():
+            await self._cancel()
+        result = launching.result()
         assert result.job_id is not None
         return result.job_id
 

@@ -15,7 +15,8 @@ class JobsSettings:
     # from a node's loss to the relaunch request.
     watch_interval_s: float = 10.0
     max_concurrent_launches: int = 16
-    max_running_jobs: int = 2000
+    # Each running job holds a log stream to its head; more wait PENDING.
+    max_running_jobs: int = 256
     # A controller with no unfinished job exits after this long; the next `styx jobs` starts it.
     idle_exit_s: float = 300.0
     # Launch failures in a row (not "no capacity") before a job ends FAILED_CONTROLLER.

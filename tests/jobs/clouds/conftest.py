@@ -2,7 +2,10 @@
 
 from tests.e2e.conftest import (  # noqa: F401 - fixtures, found by pytest through this module
     _stop_ssh_masters,
+    arm,
+    gce,
     moto,
     nodes,
     sshd_nodes,
 )
+from tests.kubernetes.conftest import fake_k8s  # noqa: F401

@@ -1,63 +1,24 @@
-"""Managed spot jobs on AWS (moto), nodes reached through the proxy-command harness: preempted
-twice (the instance terminated with EC2's spot-interruption reason, its node's processes killed),
-each job ends SUCCEEDED with recovery_count 2, resuming from its checkpoint every time."""
+"""Managed spot jobs on AWS (moto): preempted twice (the instance terminated with EC2's
+spot-interruption reason), 1 node and 2 nodes, each ends SUCCEEDED with recovery_count 2."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.e2e.clouds import AWS_IMAGE, aws_section
-from tests.e2e.conftest import Nodes, base_env, cloud_section, power_off
+from styx.providers.instance import Instance
+from tests.e2e.clouds import AWS_IMAGE, aws_live, aws_section
+from tests.e2e.conftest import Nodes
 from tests.fakes.aws.faults import interrupt_spot
 from tests.fakes.aws.moto_server import MotoServer, aws_env
-from tests.fakes.sshd.map_proxy import release
-from tests.jobs.conftest import JOBS_CONFIG, kill_controller, wait_until
+from tests.jobs.clouds.scenario import preemption_scenario
 
 pytestmark = pytest.mark.slow
 
-STEPS = 40  # the job's work: one step per 0.1 s, checkpointed after each
 
-
-def _cli(home: Path, env: dict[str, str], *args: str) -> Any:
-    import subprocess
-    import sys
-
-    return subprocess.run(
-        [sys.executable, "-m", "styx.cli.main", *args],
-        env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
-def _job(home: Path, env: dict[str, str], job_id: int) -> dict[str, Any]:
-    out = _cli(home, env, "jobs", "queue", "--all", "--json")
-    assert out.returncode == 0, out.stderr
-    return next(j for j in json.loads(out.stdout) if j["job_id"] == job_id)
-
-
-def _progress(ckpt: Path) -> int:
-    files = list(ckpt.iterdir())
-    return max((int(f.read_text() or 0) for f in files), default=0)
-
-
-def _preempt(home: Path, nodes: Nodes, cluster: str) -> None:
-    """EC2 reclaims one spot instance of the cluster; every node of the gang is then powered off
-    (the test nodes outlive their fake instances) and their addresses freed for the relaunch."""
-    import os
-
-    assert os.environ["STYX_HOME"] == str(home)
-    from styx.state.store import open_store
-
-    insts = sorted(open_store().instances(cluster), key=lambda i: i.node_rank)
-    victim = insts[-1]
-    assert victim.native_id and victim.use_spot
-    interrupt_spot(victim.native_id, victim.region or "us-east-1")
-    for inst in insts:
-        power_off(nodes.node_for(str(inst.public_ip)).home)
-    release(nodes.map_file, [str(i.public_ip) for i in insts])
+def _interrupt(inst: Instance) -> None:
+    interrupt_spot(str(inst.native_id), inst.region or "us-east-1")
 
 
 @pytest.mark.parametrize("num_nodes", [1, 2])
@@ -65,77 +26,10 @@ def test_spot_job_preempted_twice_resumes_from_its_checkpoint(
     moto: MotoServer, nodes: Nodes, styx_home: Path, tmp_path: Path, num_nodes: int
 ) -> None:
     moto.reset()
-    config = {"aws": cloud_section(nodes, **aws_section())}
-    import yaml
-
-    (styx_home / "config.yaml").write_text(yaml.safe_dump(config) + JOBS_CONFIG)
-    env = {**base_env(styx_home, tmp_path), **aws_env(moto)}
-    ckpt = tmp_path / "ckpt"
-    ckpt.mkdir(mode=0o777)
-    ckpt.chmod(0o777)
-    task = tmp_path / "train.yaml"
-    task.write_text(
-        f"name: train\nnum_nodes: {num_nodes}\n"
-        f"resources: {{infra: aws/us-east-1, use_spot: true, cpus: 2, image_id: {AWS_IMAGE}}}\n"
-        f"envs: {{CKPT: {ckpt}}}\n"
-        "run: |\n"
-        '  [ "$SKYPILOT_NODE_RANK" = 0 ] || { sleep 600; exit 0; }\n'
-        "  f=$CKPT/$SKYPILOT_TASK_ID; i=$(cat $f 2>/dev/null || echo 0)\n"
-        "  echo resume-from=$i job=$SKYPILOT_MANAGED_JOB_ID\n"
-        f"  while [ $i -lt {STEPS} ]; do i=$((i+1)); echo $i > $f; sleep 0.1; done\n"
-        "  echo done-at=$i\n"
-    )
-    if num_nodes > 1:
-        # The worker only has to exist; rank 0 does the work and ends the job.
-        text = task.read_text().replace("sleep 600; exit 0", "exit 0")
-        task.write_text(text)
-    try:
-        out = _cli(styx_home, env, "jobs", "launch", "-y", "-d", str(task))
-        assert out.returncode == 0, out.stderr
-        job_id = int(out.stdout.split("Managed job ", 1)[1].split()[0])
-        marks = [0]
-        for round_ in (1, 2):
-            wait_until(
-                lambda: (
-                    _job(styx_home, env, job_id)["status"] == "RUNNING"
-                    and _progress(ckpt) >= marks[-1] + 5
-                ),
-                120,
-                f"progress before preemption {round_}",
-            )
-            record = _job(styx_home, env, job_id)
-            assert record["recovery_count"] == round_ - 1
-            marks.append(_progress(ckpt))
-            _preempt(styx_home, nodes, record["cluster"])
-            wait_until(
-                lambda r=round_: _job(styx_home, env, job_id)["recovery_count"] == r,
-                60,
-                f"recovery {round_}",
-            )
-        record = wait_until(
-            lambda: (lambda j: j if j["status"] not in (
-                "PENDING", "STARTING", "RUNNING", "RECOVERING") else None)(
-                _job(styx_home, env, job_id)),
-            180,
-            "the job to end",
-        )  # fmt: skip
-        assert (record["status"], record["recovery_count"]) == ("SUCCEEDED", 2), record
-        assert record["infra"].startswith("aws/us-east-1")
-        log = _cli(styx_home, env, "jobs", "logs", "--no-follow", str(job_id)).stdout
-        resumed = [
-            int(ln.split("resume-from=")[1].split()[0])
-            for ln in log.splitlines()
-            if "resume-from=" in ln
-        ]
-        # Three runs; each later one started where the checkpoint was, never from 0 again.
-        assert len(resumed) == 3 and resumed[0] == 0, log
-        assert resumed[1] >= marks[1] and resumed[2] >= marks[2] > resumed[1], (resumed, marks)
-        assert f"done-at={STEPS}" in log and f"job={job_id}" in log
-        # One checkpoint file: the task id was the same on every cluster.
-        assert len(list(ckpt.iterdir())) == 1
-        # Nothing left running in the cloud.
-        from tests.e2e.clouds import aws_live
-
-        assert aws_live(moto, record["cluster"], ("us-east-1",)) == 0
-    finally:
-        kill_controller(styx_home)
+    resources = f"infra: aws/us-east-1, image_id: {AWS_IMAGE}, use_spot: true, cpus: 2"
+    record = preemption_scenario(
+        styx_home, tmp_path, nodes, "aws", aws_section(), aws_env(moto), resources, _interrupt,
+        rounds=2, num_nodes=num_nodes,
+    )  # fmt: skip
+    assert record["infra"].startswith("aws/us-east-1")
+    assert aws_live(moto, record["cluster"], ("us-east-1",)) == 0  # nothing left running
