@@ -63,13 +63,15 @@ def job(home: Path, job_id: int) -> dict[str, Any]:
     return next(j for j in queue(home) if j["job_id"] == job_id)
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
+def wait_until(
+    predicate: Callable[[], Any], timeout: float = 60, what: str = "condition", poll: float = 0.2
+) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
-        time.sleep(0.2)
+        time.sleep(poll)
     raise AssertionError(f"timed out waiting for {what}")
 
 

@@ -162,11 +162,12 @@ def test_controller_killed_then_restarted_adopts_the_running_job(
     assert instance_dirs(jobs_home) == []
 
 
-def test_a_lost_node_is_recovered_and_resumes_from_its_checkpoint(
+def test_a_lost_node_is_recovered_across_a_controller_kill_and_resumes(
     jobs_home: Path, tmp_path: Path
 ) -> None:
     """The local node vanishes under the job (its folder and processes gone, as a preempted VM
-    is): the controller relaunches and the job resumes from its checkpoint."""
+    is): the controller relaunches, is killed mid-recovery, and the job still resumes from its
+    checkpoint and succeeds."""
     ckpt = tmp_path / "ckpt"
     ckpt.mkdir()
     task = _task(
@@ -186,10 +187,22 @@ def test_a_lost_node_is_recovered_and_resumes_from_its_checkpoint(
     )
     import asyncio
 
+    from styx.jobs.store import JobStore
     from styx.providers.local.provider import LocalProvider
+    from styx.state.store import open_store
 
+    jobs = JobStore(open_store())
     (victim,) = instance_dirs(jobs_home)
     asyncio.run(LocalProvider().terminate(victim.name))  # type: ignore[arg-type]
+    # SIGKILL the controller in the middle of the recovery; the next `styx jobs` command starts
+    # a new one, which takes back what the relaunch had made and launches again.
+    wait_until(
+        lambda: jobs.get(job_id).status.value == "RECOVERING",  # type: ignore[union-attr]
+        60,
+        "RECOVERING",
+        poll=0.01,
+    )
+    kill_controller(jobs_home)
     record = wait_final(jobs_home, job_id)
     assert (record["status"], record["recovery_count"]) == ("SUCCEEDED", 1), record
     log = styx(jobs_home, "jobs", "logs", str(job_id)).stdout

@@ -152,7 +152,14 @@ class JobRunner:
         if record is not None or store.intents(self.cluster):
             await self._teardown()
         if job.status is ManagedJobStatus.RUNNING:
-            self.jobs.update(self.job_id, status=ManagedJobStatus.RECOVERING, agent_job_id=None)
+            # Its cluster was lost while no controller watched: a recovery like any other.
+            self._note("recovering: the job's cluster was lost while the controller was down")
+            self.jobs.update(
+                self.job_id,
+                status=ManagedJobStatus.RECOVERING,
+                recovery_count=job.recovery_count + 1,
+                agent_job_id=None,
+            )
         return False
 
     # ---- launching ---------------------------------------------------------------------------
