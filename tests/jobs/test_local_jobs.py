@@ -211,3 +211,22 @@ def test_a_lost_node_is_recovered_across_a_controller_kill_and_resumes(
     assert "done-at=30" in log
     assert instance_dirs(jobs_home) == []
     assert not os.listdir(jobs_home / "local" / "instances")
+
+
+def test_no_resources_fails_and_a_cancel_while_starting_leaves_nothing(
+    jobs_home: Path, tmp_path: Path
+) -> None:
+    task = _task(tmp_path, "huge", "resources: {infra: local, cpus: 4096}\nrun: echo never\n")
+    out = styx(jobs_home, "jobs", "launch", "-y", task)
+    assert out.returncode == 1, (out.stdout, out.stderr)
+    record = job(jobs_home, submitted_id(out.stdout))
+    assert record["status"] == "FAILED_NO_RESOURCE"
+    assert "cpus=4096" in record["failure_reason"], record
+    # Cancelled at once: while it is PENDING or STARTING (a launch in flight is interrupted and
+    # takes back what it made), or just after; whichever, it ends CANCELLED with nothing left.
+    slow = _task(tmp_path, "slow", "resources: {infra: local}\nrun: sleep 300\n")
+    job_id = submitted_id(styx(jobs_home, "jobs", "launch", "-y", "-d", slow).stdout)
+    styx(jobs_home, "jobs", "cancel", "-y", "--all")
+    assert wait_final(jobs_home, job_id, timeout=60)["status"] == "CANCELLED"
+    assert "No existing clusters." in styx(jobs_home, "status").stdout
+    assert instance_dirs(jobs_home) == []
