@@ -60,6 +60,23 @@ def queue(home: Path) -> list[dict[str, Any]]:
 
 
 def job(home: Path, job_id: int) -> dict[str, Any]:
+    """The job's queue record, read from the state store in this process: polling through the
+    CLI would start a Python process per look and starve the controller on a small machine.
+    (`queue` is the CLI's view; each test checks it too.)"""
+    assert os.environ["STYX_HOME"] == str(home)
+    from styx.jobs.store import JobStore
+    from styx.state.store import open_store
+
+    store = open_store()
+    try:
+        record = JobStore(store).get(job_id)
+        assert record is not None, f"no managed job {job_id}"
+        return record.to_public()
+    finally:
+        store.close()
+
+
+def cli_job(home: Path, job_id: int) -> dict[str, Any]:
     return next(j for j in queue(home) if j["job_id"] == job_id)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tests.integration.test_local_cli import instance_dirs, styx
 from tests.jobs.conftest import (
+    cli_job,
     controller_pid,
     job,
     kill_controller,
@@ -33,7 +34,7 @@ def test_launch_follows_the_job_to_success_and_tears_down(jobs_home: Path, tmp_p
     line = next(ln for ln in out.stdout.splitlines() if "task=" in ln)
     task_id = line.split("task=", 1)[1].split()[0]
     assert task_id and f"styx_task={task_id}" in line and f"managed={job_id}" in line, line
-    record = job(jobs_home, job_id)
+    record = cli_job(jobs_home, job_id)
     assert (record["status"], record["recovery_count"], record["infra"]) == (
         "SUCCEEDED",
         0,
@@ -154,7 +155,8 @@ def test_controller_killed_then_restarted_adopts_the_running_job(
     kill_controller(jobs_home)
     assert first is not None and controller_pid(jobs_home) in (None, first)
     gate.touch()
-    record = wait_final(jobs_home, job_id)  # `jobs queue` starts a new controller
+    assert styx(jobs_home, "jobs", "queue").returncode == 0  # the next command restarts it
+    record = wait_final(jobs_home, job_id)
     assert controller_pid(jobs_home) not in (None, first)
     assert (record["status"], record["recovery_count"]) == ("SUCCEEDED", 0)  # watched, not rerun
     log = styx(jobs_home, "jobs", "logs", str(job_id)).stdout
@@ -203,6 +205,7 @@ def test_a_lost_node_is_recovered_across_a_controller_kill_and_resumes(
         poll=0.01,
     )
     kill_controller(jobs_home)
+    assert styx(jobs_home, "jobs", "queue").returncode == 0  # the next command restarts it
     record = wait_final(jobs_home, job_id)
     assert (record["status"], record["recovery_count"]) == ("SUCCEEDED", 1), record
     log = styx(jobs_home, "jobs", "logs", str(job_id)).stdout

@@ -4,7 +4,6 @@ recovery_count == rounds, each run resuming from the checkpoint named by SKYPILO
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -16,9 +15,9 @@ import yaml
 from styx.providers.instance import Instance
 from tests.e2e.conftest import Nodes, base_env, cloud_section, power_off
 from tests.fakes.sshd.map_proxy import release
-from tests.jobs.conftest import JOBS_CONFIG, kill_controller, wait_until
+from tests.jobs.conftest import JOBS_CONFIG, cli_job, job, kill_controller, wait_until
 
-STEPS = 40  # the job's work: one step per 0.1 s, checkpointed after each
+STEPS = 30  # the job's work: one step per 0.1 s, checkpointed after each
 
 
 def _cli(home: Path, env: dict[str, str], *args: str) -> Any:
@@ -29,9 +28,7 @@ def _cli(home: Path, env: dict[str, str], *args: str) -> Any:
 
 
 def _job(home: Path, env: dict[str, str], job_id: int) -> dict[str, Any]:
-    out = _cli(home, env, "jobs", "queue", "--all", "--json")
-    assert out.returncode == 0, out.stderr
-    return next(j for j in json.loads(out.stdout) if j["job_id"] == job_id)
+    return job(home, job_id)
 
 
 def _progress(ckpt: Path) -> int:
@@ -129,6 +126,7 @@ def preemption_scenario(
             "the job to end",
         )  # fmt: skip
         assert (record["status"], record["recovery_count"]) == ("SUCCEEDED", rounds), record
+        assert cli_job(styx_home, job_id) == record  # `styx jobs queue --json` agrees
         log = _cli(styx_home, env, "jobs", "logs", "--no-follow", str(job_id)).stdout
         resumed = [
             int(ln.split("resume-from=")[1].split()[0])
