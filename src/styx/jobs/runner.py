@@ -67,6 +67,7 @@ class JobRunner:
         self.cancel_requested = asyncio.Event()
         self.cluster = cluster_name_for(job_id)
         self._log: LogCopy | None = None
+        self._unknown_since: dict[str, float] = {}  # node id -> when it was first seen ERROR
 
     # ---- the whole life ----------------------------------------------------------------------
 
@@ -332,8 +333,15 @@ class JobRunner:
             now = current.get(inst.id)
             if now is None:
                 return f"node {inst.node_rank} is gone"
+            why = f" ({now.state_reason})" if now.state_reason else ""
+            if now.state is InstanceState.ERROR:
+                # Unknown for now (an SSH host not answering): lost only if it stays so.
+                since = self._unknown_since.setdefault(inst.id, time.monotonic())
+                if time.monotonic() - since >= self.settings.unreachable_grace_s:
+                    return f"node {inst.node_rank} has been unreachable{why}"
+                continue
+            self._unknown_since.pop(inst.id, None)
             if now.state is not InstanceState.RUNNING:
-                why = f" ({now.state_reason})" if now.state_reason else ""
                 return f"node {inst.node_rank} is {now.state.value}{why}"
         return None
 

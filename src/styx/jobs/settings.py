@@ -19,6 +19,9 @@ class JobsSettings:
     max_running_jobs: int = 256
     # A controller with no unfinished job exits after this long; the next `styx jobs` starts it.
     idle_exit_s: float = 300.0
+    # A node whose provider cannot tell its state (an SSH host that does not answer: state
+    # ERROR) counts as lost only once it has stayed so this long.
+    unreachable_grace_s: float = 60.0
     # Launch failures in a row (not "no capacity") before a job ends FAILED_CONTROLLER.
     max_launch_errors: int = 3
 
@@ -29,6 +32,7 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "max_running_jobs": (1, 100_000, True),
     "idle_exit_s": (0.5, 86_400.0, False),
     "max_launch_errors": (1, 100, True),
+    "unreachable_grace_s": (0.0, 3600.0, False),
 }
 
 
