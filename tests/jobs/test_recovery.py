@@ -6,7 +6,8 @@ import pytest
 
 from styx.agent.protocol import JobInfo, JobStatus
 from styx.jobs.models import ManagedJobStatus, RecoveryPolicy, Strategy
-from styx.jobs.recovery import Action, on_job_end, on_node_loss, relaunch_plan
+from styx.jobs.recovery import Action, loss_reason, on_job_end, on_node_loss, relaunch_plan
+from styx.providers.instance import Instance, InstanceId, InstanceState, ProviderType
 from styx.resources import JobRecovery
 
 
@@ -101,3 +102,36 @@ def test_settings_are_bounded(styx_home, text: str, message: str) -> None:  # ty
     (styx_home / "config.yaml").write_text(text + "\n")
     with pytest.raises(StyxError, match=message):
         jobs_settings()
+
+
+def _node(rank: int, state: str, reason: str | None = None) -> Instance:
+    return Instance(
+        id=InstanceId(f"i{rank}"), provider=ProviderType("aws"), cluster_name="c",
+        instance_type="m5.large", state=InstanceState(state), node_rank=rank, state_reason=reason,
+    )  # fmt: skip
+
+
+def test_loss_of_any_node_of_the_gang_is_seen_in_one_listing() -> None:
+    saved = [_node(0, "running"), _node(1, "running")]
+    healthy = {n.id: n for n in saved}
+    assert loss_reason(saved, healthy, {}, 0.0, 60) is None
+    interrupted = {**healthy, "i1": _node(1, "terminated", "Server.SpotInstanceTermination")}
+    assert loss_reason(saved, interrupted, {}, 0.0, 60) == (
+        "node 1 is terminated (Server.SpotInstanceTermination)"
+    )
+    assert loss_reason(saved, {"i0": saved[0]}, {}, 0.0, 60) == "node 1 is gone"
+    stopped = {**healthy, "i0": _node(0, "stopped", "Instance was preempted.")}
+    assert "node 0 is stopped" in (loss_reason(saved, stopped, {}, 0.0, 60) or "")
+
+
+def test_an_unreachable_node_is_lost_only_after_the_grace_period() -> None:
+    saved = [_node(0, "running")]
+    unknown: dict[str, float] = {}
+    down = {"i0": _node(0, "error", "unreachable: timed out")}
+    assert loss_reason(saved, down, unknown, 100.0, 60) is None
+    assert loss_reason(saved, down, unknown, 150.0, 60) is None
+    assert loss_reason(saved, {"i0": saved[0]}, unknown, 155.0, 60) is None  # answered again
+    assert unknown == {}
+    assert loss_reason(saved, down, unknown, 200.0, 60) is None
+    reason = loss_reason(saved, down, unknown, 260.0, 60)
+    assert reason is not None and "unreachable for 60s" in reason

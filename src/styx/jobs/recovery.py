@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from styx.agent.protocol import JobInfo, JobStatus
 from styx.jobs.models import ManagedJobStatus, RecoveryPolicy, Strategy
+from styx.providers.instance import Instance, InstanceState
 
 
 class Action(enum.Enum):
@@ -74,3 +75,34 @@ def relaunch_plan(policy: RecoveryPolicy, cloud: str | None, region: str | None)
     if policy.strategy is Strategy.EAGER_NEXT_REGION:
         return RelaunchPlan(avoid=(cloud, region))
     return RelaunchPlan(pin=(cloud, region))
+
+
+def loss_reason(
+    saved: list[Instance],
+    current: dict[str, Instance],
+    unknown_since: dict[str, float],
+    now: float,
+    grace_s: float,
+) -> str | None:
+    """Why a cluster can no longer run its job, from one provider listing (``current``: the
+    cluster's instances by id), or None.
+
+    A node not listed, terminated, stopped or pending again (a spot interruption, an eviction,
+    a deleted pod) is lost at once. A node the provider cannot tell about (ERROR: an SSH host that
+    does not answer) is lost once it has stayed so ``grace_s``; ``unknown_since`` remembers when
+    each was first seen so, between calls.
+    """
+    for inst in sorted(saved, key=lambda i: i.node_rank):
+        listed = current.get(inst.id)
+        if listed is None:
+            return f"node {inst.node_rank} is gone"
+        why = f" ({listed.state_reason})" if listed.state_reason else ""
+        if listed.state is InstanceState.ERROR:
+            since = unknown_since.setdefault(inst.id, now)
+            if now - since >= grace_s:
+                return f"node {inst.node_rank} has been unreachable for {now - since:.0f}s{why}"
+            continue
+        unknown_since.pop(inst.id, None)
+        if listed.state is not InstanceState.RUNNING:
+            return f"node {inst.node_rank} is {listed.state.value}{why}"
+    return None

@@ -19,10 +19,9 @@ from styx.core.printer import Printer
 from styx.errors import CapacityError, ResourcesUnavailableError, Scope, StyxError
 from styx.jobs.files import LogCopy, load_secrets
 from styx.jobs.models import ManagedJob, ManagedJobStatus, RecoveryPolicy
-from styx.jobs.recovery import Action, RelaunchPlan, on_job_end, relaunch_plan
+from styx.jobs.recovery import Action, RelaunchPlan, loss_reason, on_job_end, relaunch_plan
 from styx.jobs.settings import JobsSettings
 from styx.jobs.store import JobStore
-from styx.providers.instance import InstanceState
 from styx.state.store import ClusterRecord, open_store
 from styx.task import Task
 
@@ -329,21 +328,9 @@ class JobRunner:
             self._note(f"could not list {record.provider} instances: {exc}")
             return None
         current = {i.id: i for i in listed if i.cluster_name == record.name}
-        for inst in sorted(saved, key=lambda i: i.node_rank):
-            now = current.get(inst.id)
-            if now is None:
-                return f"node {inst.node_rank} is gone"
-            why = f" ({now.state_reason})" if now.state_reason else ""
-            if now.state is InstanceState.ERROR:
-                # Unknown for now (an SSH host not answering): lost only if it stays so.
-                since = self._unknown_since.setdefault(inst.id, time.monotonic())
-                if time.monotonic() - since >= self.settings.unreachable_grace_s:
-                    return f"node {inst.node_rank} has been unreachable{why}"
-                continue
-            self._unknown_since.pop(inst.id, None)
-            if now.state is not InstanceState.RUNNING:
-                return f"node {inst.node_rank} is {now.state.value}{why}"
-        return None
+        return loss_reason(
+            saved, current, self._unknown_since, time.monotonic(), self.settings.unreachable_grace_s
+        )
 
     # ---- ending ------------------------------------------------------------------------------
 
