@@ -122,6 +122,7 @@ def stream_log(
         ensure_controller_if_needed(jobs)
     path = log_path(job_id)
     offset = 0
+    checked = time.monotonic()
     while True:
         final = job.status.final  # read before the file: the last lines are in when it is final
         if path.exists():
@@ -135,3 +136,6 @@ def stream_log(
             return job
         time.sleep(poll_s)
         job = jobs.get(job_id) or job
+        if time.monotonic() - checked > 5.0:
+            checked = time.monotonic()
+            ensure_controller_if_needed(jobs)  # a controller that died meanwhile comes back

@@ -56,18 +56,25 @@ class Controller:
             if len(self.runners) >= self.settings.max_running_jobs:
                 continue
             if job.cancel_requested and job.status is ManagedJobStatus.PENDING:
-                self.jobs.finish(job.job_id, ManagedJobStatus.CANCELLED, "cancelled by the user")
+                self._end(job.job_id, "cancelled by the user")
                 continue
             blocked = self._stage_blocked(job, by_id)
             if blocked is not None:
                 if blocked:
-                    self.jobs.finish(job.job_id, ManagedJobStatus.CANCELLED, blocked)
+                    self._end(job.job_id, blocked)
                 continue
             runner = JobRunner(self.jobs, job.job_id, self.settings, self.launch_slots)
             if job.cancel_requested:
                 runner.cancel_requested.set()
             self.runners[job.job_id] = (runner, asyncio.create_task(runner.run()))
         return len(active)
+
+    def _end(self, job_id: int, reason: str) -> None:
+        """CANCELLED before it ever started (no cluster to take back)."""
+        from styx.jobs.files import forget_secrets
+
+        self.jobs.finish(job_id, ManagedJobStatus.CANCELLED, reason)
+        forget_secrets(job_id)
 
     def _stage_blocked(self, job: ManagedJob, active: dict[int, ManagedJob]) -> str | None:
         """For a pipeline stage: None when it may start, "" while the previous stage runs, and

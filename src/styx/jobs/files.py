@@ -40,6 +40,11 @@ def save_secrets(job_id: int, secrets: dict[str, str]) -> None:
         _write_private(job_dir(job_id) / "secrets.json", json.dumps(secrets))
 
 
+def forget_secrets(job_id: int) -> None:
+    """A finished job is never launched again: its secrets go."""
+    (jobs_dir() / str(job_id) / "secrets.json").unlink(missing_ok=True)
+
+
 def load_secrets(job_id: int) -> dict[str, str]:
     path = jobs_dir() / str(job_id) / "secrets.json"
     try:
