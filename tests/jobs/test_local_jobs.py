@@ -27,10 +27,17 @@ def _task(tmp_path: Path, name: str, body: str) -> str:
 
 
 def test_launch_follows_the_job_to_success_and_tears_down(jobs_home: Path, tmp_path: Path) -> None:
-    task = _task(tmp_path, "ok", f"name: ok\nresources: {{infra: local}}\nrun: |\n  {RUN_ENV}\n")
-    out = styx(jobs_home, "jobs", "launch", "-y", task)
+    task = _task(
+        tmp_path,
+        "ok",
+        f"name: ok\nresources: {{infra: local}}\nrun: |\n  {RUN_ENV}\n  echo $TOKEN\n",
+    )
+    out = styx(jobs_home, "jobs", "launch", "-y", "--secret", "TOKEN=hush-42", task)
     assert out.returncode == 0, out.stderr
     job_id = submitted_id(out.stdout)
+    assert "hush-42" in out.stdout  # the job got it; the state store never held it
+    assert b"hush-42" not in b"".join(p.read_bytes() for p in jobs_home.glob("state.db*"))
+    assert not (jobs_home / "jobs" / str(job_id) / "secrets.json").exists()  # gone once final
     line = next(ln for ln in out.stdout.splitlines() if "task=" in ln)
     task_id = line.split("task=", 1)[1].split()[0]
     assert task_id and f"styx_task={task_id}" in line and f"managed={job_id}" in line, line

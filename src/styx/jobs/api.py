@@ -29,6 +29,9 @@ def submit(
 
     Every stage is checked before any is queued: a bad stage refuses the whole pipeline.
     """
+    from styx.jobs.settings import jobs_settings
+
+    jobs_settings()  # a config the controller would refuse is refused here, in one line
     for index, task in enumerate(stages):
         try:
             task.check_required_values()
