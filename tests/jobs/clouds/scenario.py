@@ -31,6 +31,11 @@ def _job(home: Path, env: dict[str, str], job_id: int) -> dict[str, Any]:
     return job(home, job_id)
 
 
+def _copied(home: Path, job_id: int) -> str:
+    path = home / "jobs" / str(job_id) / "run.log"
+    return path.read_text() if path.exists() else ""
+
+
 def _progress(ckpt: Path) -> int:
     files = [f for f in ckpt.iterdir() if not f.name.endswith(".tmp")]  # written, then renamed
     return max((int(f.read_text() or 0) for f in files), default=0)
@@ -102,9 +107,12 @@ def preemption_scenario(
         marks = [0]
         for round_ in range(1, rounds + 1):
             wait_until(
-                lambda: (
+                lambda r=round_: (
                     _job(styx_home, env, job_id)["status"] == "RUNNING"
                     and _progress(ckpt) >= marks[-1] + 5
+                    # The controller has copied this run's first line: a node that dies takes
+                    # whatever output was not streamed off it yet.
+                    and _copied(styx_home, job_id).count("resume-from=") >= r
                 ),
                 120,
                 f"progress before preemption {round_}",
