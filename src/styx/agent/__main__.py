@@ -56,7 +56,8 @@ def _submit(root: Path, spec: JobSpec) -> Submitted:
     paths = JobPaths(root, job_id)
     paths.dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y-%m-%d-%H-%M-%S")
-    task_id = f"sky-{stamp}_{spec.cluster_name}_{job_id}"
+    # A managed job brings its own id, the same on every cluster it is recovered onto.
+    task_id = spec.task_id or f"sky-{stamp}_{spec.cluster_name}_{job_id}"
     stored = replace(spec, job_id=job_id, task_id=task_id, secrets={})
     paths.spec.write_text(dumps(stored))  # secrets stay out of every file
     paths.log.touch()

@@ -21,7 +21,7 @@ def load_task(entrypoint: tuple[str, ...]) -> Any:
     if isinstance(loaded, Pipeline):
         raise TaskSpecError(
             f"{entrypoint[0]}: a pipeline ({len(loaded.stages)} tasks) runs as a managed job "
-            "('styx jobs launch', not available yet), not on one cluster",
+            "(use 'styx jobs launch'), not on one cluster",
             field="task",
         )
     return loaded
@@ -230,7 +230,7 @@ def launch(
         if not dryrun:
             raise TaskSpecError(
                 f"{entrypoint[0]}: a pipeline ({len(pipeline.stages)} tasks) runs as a managed "
-                "job ('styx jobs launch', not available yet); plan it with --dryrun",
+                "job: use 'styx jobs launch' (or plan it with --dryrun)",
                 field="task",
             )
         _dryrun_pipeline(pipeline, output)

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "catalog": ("styx.cli.catalog", "catalog"),
     "schema": ("styx.cli.misc", "schema"),
     "storage": ("styx.cli.storage", "storage"),
+    "jobs": ("styx.cli.jobs", "jobs"),
 }
 SUMMARIES = {
     "launch": "Launch a task on a new or existing cluster.",
@@ -46,6 +47,7 @@ SUMMARIES = {
     "catalog": "List, inspect or refresh the price catalog.",
     "schema": "Print the JSON Schema of the task file.",
     "storage": "List or delete buckets Styx created.",
+    "jobs": "Managed jobs: launch, queue, logs, cancel (spot recovery, pipelines).",
 }
 
 

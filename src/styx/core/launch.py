@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from styx.agent.protocol import JobInfo
 from styx.core.clusters import connected
@@ -164,7 +164,10 @@ async def _prepare_and_submit(
 
         await send_cap(store, backend, name, task.resources.max_total_cost, want_down)
     store.set_cluster_status(name, ClusterStatus.UP)
-    job_id = await backend.submit(backend.job_spec(task, run_setup, _num_gpus(task, record)))
+    spec = backend.job_spec(task, run_setup, _num_gpus(task, record))
+    if opts.task_id:
+        spec = replace(spec, task_id=opts.task_id)
+    job_id = await backend.submit(spec)
     if run_setup:
         store.set_setup_hash(name, setup_hash)
     store.save_jobs([JobRecord(name, job_id, task.name, "PENDING")])

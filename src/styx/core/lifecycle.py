@@ -29,6 +29,7 @@ class LaunchOptions:
     no_setup: bool = False
     no_block_list: bool = False
     keep_on_failure: bool = False  # keep instances of a failed or interrupted launch
+    task_id: str | None = None  # a managed job's: the same on every cluster it runs on
 
 
 async def provision_cluster(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from styx.cost.ledger import COST_DDL
+from styx.jobs.schema import MANAGED_JOBS_DDL
 from styx.storage.ddl import STORAGE_DDL
 
 MIGRATIONS: list[str] = [
@@ -105,4 +106,6 @@ MIGRATIONS: list[str] = [
     COST_DDL,
     # v4 (storage): buckets Styx created and mounts live on clusters
     STORAGE_DDL,
+    # v5 (jobs): managed jobs (styx.jobs.store)
+    MANAGED_JOBS_DDL,
 ]
