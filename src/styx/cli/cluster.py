@@ -35,10 +35,12 @@ def status(
     if endpoints:
         _show_endpoints(clusters, as_json)
         return
-    if refresh:
+    from styx.client.settings import configured
+
+    if refresh or configured():  # through the API server when there is one
         from styx import sdk
 
-        records = sdk.status(refresh=True, cluster_names=list(clusters) or None)
+        records = sdk.status(refresh=refresh, cluster_names=list(clusters) or None)
     else:  # the plain listing reads the state file only: no asyncio, no providers (fast)
         from styx.state import open_store
 

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show-gpus": ("styx.cli.catalog", "show_gpus"),
     "catalog": ("styx.cli.catalog", "catalog"),
     "schema": ("styx.cli.misc", "schema"),
+    "api": ("styx.cli.api", "api"),
 }
 SUMMARIES = {
     "launch": "Launch a task on a new or existing cluster.",
@@ -42,6 +43,7 @@ SUMMARIES = {
     "show-gpus": "Old name of `gpus list`.",
     "catalog": "List, inspect or refresh the price catalog.",
     "schema": "Print the JSON Schema of the task file.",
+    "api": "Run or use a Styx API server (shared clusters for a team).",
 }
 
 
