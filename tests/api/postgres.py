@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+# Debian installs its binaries under a versioned folder, off PATH; take the newest.
+_BINS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+PG_BIN = _BINS[-1] if _BINS else Path("/usr/lib/postgresql/15/bin")
 
 
 def free_port() -> int:

@@ -1,0 +1,90 @@
+"""The CLI through a real API server (SQLite and PostgreSQL), on the local provider: launch,
+exec, queue, logs, cancel, status, down; users see only their own clusters; no token, 401."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.api.conftest import ApiServer, client_env, run_styx
+
+TASK = """\
+resources:
+  infra: local
+run: |
+  echo "hello from $SKYPILOT_CLUSTER_NAME via the server"
+"""
+
+
+def as_user(server: ApiServer, home: Path, user: str | None, *args: str, timeout: float = 120):  # type: ignore[no-untyped-def]
+    return run_styx(client_env(server, home, user), *args, timeout=timeout)
+
+
+def test_no_or_bad_token_gets_401(api_server: ApiServer) -> None:
+    for headers in ({}, {"Authorization": "Bearer styx_not-a-token"}, {"Authorization": "Basic x"}):
+        req = urllib.request.Request(api_server.endpoint + "/api/requests", headers=headers)
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(req, timeout=10)
+        assert info.value.code == 401
+    with urllib.request.urlopen(api_server.endpoint + "/api/health", timeout=10) as r:
+        assert json.loads(r.read())["ok"] is True
+
+
+def test_cli_without_token_says_how_to_log_in(api_server: ApiServer, styx_home: Path) -> None:
+    result = as_user(api_server, styx_home, None, "status")
+    assert result.returncode != 0
+    assert result.stderr.count("\n") == 1 and "missing or invalid token" in result.stderr
+    assert "styx api login" in result.stderr
+
+
+def test_local_flow_through_the_server(
+    api_server: ApiServer, styx_home: Path, tmp_path: Path
+) -> None:
+    task = tmp_path / "task.yaml"
+    task.write_text(TASK)
+    cluster = f"api-{api_server.backend}"
+    launched = as_user(api_server, styx_home, "alice", "launch", "-y", "-c", cluster, str(task))
+    assert launched.returncode == 0, launched.stderr
+    assert f"hello from {cluster} via the server" in launched.stdout
+
+    # The cluster lives on the server (its state, its instances), owned by alice.
+    assert not (styx_home / "local").exists()
+    status = json.loads(as_user(api_server, styx_home, "alice", "status", "--json").stdout)
+    assert [(c["name"], c["status"], c["owner"]) for c in status] == [(cluster, "UP", "alice")]
+
+    ran = as_user(api_server, styx_home, "alice", "exec", cluster, "echo second job")
+    assert ran.returncode == 0, ran.stderr
+    assert "second job" in ran.stdout
+    queue = json.loads(as_user(api_server, styx_home, "alice", "queue", cluster, "--json").stdout)
+    assert [j["status"] for j in queue] == ["SUCCEEDED", "SUCCEEDED"]
+    logs = as_user(api_server, styx_home, "alice", "logs", cluster, "1")
+    assert logs.returncode == 0 and "via the server" in logs.stdout
+
+    sleeper = as_user(api_server, styx_home, "alice", "exec", "-d", cluster, "sleep 300")
+    assert sleeper.returncode == 0, sleeper.stderr
+    cancelled = as_user(api_server, styx_home, "alice", "cancel", cluster, "3")
+    assert cancelled.returncode == 0, cancelled.stderr
+    queue = json.loads(as_user(api_server, styx_home, "alice", "queue", cluster, "--json").stdout)
+    assert queue[-1]["job_id"] == 3 and queue[-1]["status"] == "CANCELLED"
+
+    # bob sees nothing of alice's, and cannot act on it: 404, as if it did not exist.
+    assert json.loads(as_user(api_server, styx_home, "bob", "status", "--json").stdout) == []
+    for args in (("logs", cluster), ("queue", cluster), ("down", "-y", cluster)):
+        denied = as_user(api_server, styx_home, "bob", *args)
+        assert denied.returncode != 0 and f"cluster '{cluster}' not found" in denied.stderr
+    denied = as_user(api_server, styx_home, "bob", "exec", cluster, "echo hijack")
+    assert denied.returncode != 0 and "hijack" not in denied.stdout
+
+    down = as_user(api_server, styx_home, "alice", "down", "-y", cluster)
+    assert down.returncode == 0, down.stderr
+    assert json.loads(as_user(api_server, styx_home, "alice", "status", "--json").stdout) == []
+
+
+def test_tokens_never_reach_the_server_log(api_server: ApiServer, styx_home: Path) -> None:
+    as_user(api_server, styx_home, "bob", "status")
+    log = (api_server.home / "server.log").read_text(errors="replace")
+    assert not any(token in log for token in api_server.tokens.values())
