@@ -289,7 +289,7 @@ def _client() -> Any:
 @click.argument("request_id")
 def logs(request_id: str) -> None:
     """Reattach to a request: print its output from the start and follow it to the end."""
-    from styx.client.remote import result_of
+    from styx.client.remote import Detached, result_of
     from styx.core.printer import Printer
 
     c = _client()
@@ -297,7 +297,7 @@ def logs(request_id: str) -> None:
         record = c.stream(request_id, Printer())
     except KeyboardInterrupt:
         sys.stderr.write(f"styx: detached from request {request_id} (still running)\n")
-        raise
+        raise Detached(request_id) from None
     result_of(record)  # a failed request exits non-zero with its error
 
 

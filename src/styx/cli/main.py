@@ -86,7 +86,11 @@ def main(argv: list[str] | None = None) -> Any:
         message = " ".join(str(exc).split()) or type(exc).__name__
         sys.stderr.write(f"styx: error: {message}\n")
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        from styx.client.remote import Detached
+
+        if isinstance(exc.__cause__, Detached):  # Ctrl-C on a server's request: it runs on
+            sys.exit(130)
         sys.stderr.write("styx: aborted\n")
         sys.exit(1)
     except click.UsageError as exc:

@@ -24,6 +24,14 @@ class ApiError(StyxError):
     """The API server refused a request or could not be reached."""
 
 
+class Detached(KeyboardInterrupt):
+    """Ctrl-C while following a request: the client stops, the request keeps running."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(request_id)
+        self.request_id = request_id
+
+
 class RemoteClient:
     def __init__(self, settings: ApiSettings) -> None:
         self.settings = settings
@@ -94,7 +102,7 @@ class RemoteClient:
                 f"styx: detached; request {request_id} keeps running on the server "
                 f"(reattach: styx api logs {request_id}; cancel: styx api cancel {request_id})\n"
             )
-            raise
+            raise Detached(request_id) from None
         return result_of(record)
 
 
