@@ -96,6 +96,8 @@ def api_server(request: pytest.FixtureRequest) -> Iterator[ApiServer]:
     env.pop("STYX_API_SERVER", None)
     if request.param == "postgres":
         env["STYX_DB_URL"] = fresh_database(request.getfixturevalue("postgres_url"))
+    # The tests' clusters run on the local provider, which a server allows only when told to.
+    (home / "config.yaml").write_text("api_server: {allow_local_provider: true}\n")
     tokens = {}
     for user in ("alice", "bob"):
         assert run_styx(env, "api", "users", "add", user).returncode == 0

@@ -88,3 +88,31 @@ def test_tokens_never_reach_the_server_log(api_server: ApiServer, styx_home: Pat
     as_user(api_server, styx_home, "bob", "status")
     log = (api_server.home / "server.log").read_text(errors="replace")
     assert not any(token in log for token in api_server.tokens.values())
+
+
+def test_local_provider_needs_the_servers_consent_and_admin_sees_all(
+    api_server: ApiServer, styx_home: Path, tmp_path: Path
+) -> None:
+    task = tmp_path / "task.yaml"
+    task.write_text(TASK)
+    config = api_server.home / "config.yaml"
+    allowed = config.read_text()
+    config.write_text("api_server: {allow_local_provider: false}\n")
+    try:
+        refused = as_user(api_server, styx_home, "bob", "launch", "-y", "-c", "bobs", str(task))
+    finally:
+        config.write_text(allowed)
+    assert refused.returncode != 0 and "local provider is off" in refused.stderr
+    assert refused.stderr.count("\n") == 1
+
+    launched = as_user(api_server, styx_home, "bob", "launch", "-y", "-d", "-c", "bobs", str(task))
+    assert launched.returncode == 0, launched.stderr
+    try:
+        mine = json.loads(as_user(api_server, styx_home, "alice", "status", "--json").stdout)
+        assert "bobs" not in [c["name"] for c in mine]
+        everyone = as_user(api_server, styx_home, "alice", "status", "--all-users", "--json")
+        assert ("bobs", "bob") in [(c["name"], c["owner"]) for c in json.loads(everyone.stdout)]
+        not_admin = as_user(api_server, styx_home, "bob", "status", "--all-users")
+        assert not_admin.returncode != 0 and "only an admin" in not_admin.stderr
+    finally:
+        assert as_user(api_server, styx_home, "bob", "down", "-y", "bobs").returncode == 0

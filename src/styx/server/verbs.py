@@ -47,6 +47,27 @@ def _task(args: dict[str, Any]) -> Any:
     return Task.from_yaml(data)
 
 
+def allow_local_provider() -> bool:
+    """``api_server: {allow_local_provider: true}`` in the server's config.yaml. Off by default:
+    a cluster on the local provider runs every user's commands on the server machine itself,
+    next to its cloud credentials and its database."""
+    from styx.config import load_config
+
+    section = load_config().get("api_server") or {}
+    return isinstance(section, dict) and section.get("allow_local_provider") is True
+
+
+def check_local_allowed(task: Any) -> None:
+    from styx.placement import clouds_for
+
+    if "local" in clouds_for(task) and not allow_local_provider():
+        raise StyxError(
+            "infra: the local provider is off on this API server (it would run the task on the "
+            "server machine); name a cloud, or set api_server.allow_local_provider in the "
+            "server's config.yaml"
+        )
+
+
 def visible(owner: str | None, user: User, all_users: bool) -> bool:
     return owner == user.name or (user.is_admin and all_users)
 
@@ -84,7 +105,9 @@ async def run_verb(verb: str, args: dict[str, Any], user: User, printer: Printer
         from styx.core.lifecycle import LaunchOptions
 
         opts = LaunchOptions(**(args.get("options") or {}))
-        result = await core.launch(_task(args), cluster, options=opts, printer=printer)
+        task = _task(args)
+        check_local_allowed(task)
+        result = await core.launch(task, cluster, options=opts, printer=printer)
         return dataclasses.asdict(result)
     if verb == "exec":
         result = await core.exec(
