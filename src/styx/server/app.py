@@ -136,7 +136,9 @@ async def stream(request: web.Request) -> web.StreamResponse:
     store = _requests(request)
     response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
     await response.prepare(request)
+    wakeups = request.app[RUNNER_KEY].wakeups
     while True:
+        armed = wakeups.arm(record.id)
         # Read the status before the chunks: a request seen finished has stored all its output.
         record = await asyncio.to_thread(store.get, record.id) or record
         chunks = await asyncio.to_thread(store.logs, record.id, offset)
@@ -147,9 +149,10 @@ async def stream(request: web.Request) -> web.StreamResponse:
         if record.status.finished and not chunks:
             await response.write(json.dumps({"done": True, "request": record.to_dict()}).encode())
             await response.write(b"\n")
+            wakeups.forget(record.id)
             break
         if not chunks:
-            await asyncio.sleep(STREAM_POLL_S)
+            await wakeups.wait(armed, STREAM_POLL_S)
     await response.write_eof()
     return response
 

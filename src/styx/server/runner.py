@@ -15,11 +15,39 @@ from styx.db.users import User
 FLUSH_INTERVAL_S = 0.2
 
 
+class Wakeups:
+    """Wakes this replica's streams of a request when it stored output or finished, so that a
+    short request answers at once; streams of a request run by another replica poll."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, asyncio.Event] = {}
+
+    def notify(self, request_id: str) -> None:
+        event = self.events.pop(request_id, None)
+        if event is not None:
+            event.set()
+
+    def arm(self, request_id: str) -> asyncio.Event:
+        """The event the next :meth:`notify` sets: take it before reading, wait on it after."""
+        return self.events.setdefault(request_id, asyncio.Event())
+
+    def forget(self, request_id: str) -> None:
+        self.events.pop(request_id, None)
+
+    @staticmethod
+    async def wait(event: asyncio.Event, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            pass
+
+
 class RequestOutput:
     """Collects a request's output chunks; :meth:`flush` stores them, numbered in order."""
 
-    def __init__(self, store: RequestStore, request_id: str) -> None:
+    def __init__(self, store: RequestStore, request_id: str, wakeups: Wakeups) -> None:
         self.store = store
+        self.wakeups = wakeups
         self.request_id = request_id
         self.pending: list[tuple[str, str]] = []
         self.next_seq = 0
@@ -35,6 +63,7 @@ class RequestOutput:
         if chunks:
             first, self.next_seq = self.next_seq, self.next_seq + len(chunks)
             await asyncio.to_thread(self.store.append_logs, self.request_id, first, chunks)
+            self.wakeups.notify(self.request_id)
 
 
 class RequestRunner:
@@ -42,6 +71,7 @@ class RequestRunner:
         self.store = store
         self.server_id = f"{socket.gethostname()}:{os.getpid()}"
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.wakeups = Wakeups()
 
     def submit(self, request_id: str, verb: str, args: dict[str, Any], user: User) -> None:
         task = asyncio.create_task(self._run(request_id, verb, args, user))
@@ -53,7 +83,7 @@ class RequestRunner:
         from styx.server.verbs import run_verb
 
         REQUEST_OWNER.set(user.name)  # this task's context only
-        out = RequestOutput(self.store, request_id)
+        out = RequestOutput(self.store, request_id, self.wakeups)
         await asyncio.to_thread(self.store.set_running, request_id, self.server_id)
         work = asyncio.create_task(run_verb(verb, args, user, out.printer()))
         watcher = asyncio.create_task(self._watch(request_id, work, out))
@@ -72,6 +102,7 @@ class RequestRunner:
             watcher.cancel()
             await out.flush()
             await asyncio.to_thread(self.store.finish, request_id, status, result, error)
+            self.wakeups.notify(request_id)
 
     async def _watch(self, request_id: str, work: asyncio.Task[Any], out: RequestOutput) -> None:
         """Store output as it comes; cancel the work when a cancel is requested (by any
