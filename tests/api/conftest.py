@@ -1,10 +1,9 @@
 """API-server fixtures: a PostgreSQL server for the session, and a Styx API server (a real
-``python -m styx.server`` process on 127.0.0.1) per module and database back-end, with two users:
-alice (the first, so the admin) and bob."""
+``python -m styx.server`` process on 127.0.0.1) per database back-end, shared by the session,
+with two users: alice (the first, so the admin) and bob."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from styx.db import open_database
+from styx.db.users import UserStore
 from tests.api.postgres import free_port, postgres_server
 from tests.conftest import REPO, _kill_leftover_local_processes
 
@@ -89,7 +90,7 @@ def wait_healthy(endpoint: str, process: subprocess.Popen[bytes], timeout: float
     raise RuntimeError("the API server did not answer")
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="session", params=BACKENDS)
 def api_server(request: pytest.FixtureRequest) -> Iterator[ApiServer]:
     home = Path(tempfile.mkdtemp(prefix="styx-api-server-"))
     env = {**os.environ, "STYX_HOME": str(home)}
@@ -98,12 +99,15 @@ def api_server(request: pytest.FixtureRequest) -> Iterator[ApiServer]:
         env["STYX_DB_URL"] = fresh_database(request.getfixturevalue("postgres_url"))
     # The tests' clusters run on the local provider, which a server allows only when told to.
     (home / "config.yaml").write_text("api_server: {allow_local_provider: true}\n")
+    # Users and tokens straight in the server's database (test_cli_api covers the commands).
+    (home / "server").mkdir(mode=0o700)
+    db = open_database(env.get("STYX_DB_URL") or f"sqlite:///{home / 'server' / 'api.db'}")
+    users = UserStore(db)
     tokens = {}
     for user in ("alice", "bob"):
-        assert run_styx(env, "api", "users", "add", user).returncode == 0
-        created = run_styx(env, "api", "tokens", "create", "--user", user, "--json")
-        assert created.returncode == 0, created.stderr
-        tokens[user] = json.loads(created.stdout)["token"]
+        users.add(user)
+        tokens[user] = users.create_token(user).token
+    db.close()
     port = free_port()
     log = open(home / "server.log", "wb")  # noqa: SIM115 - closed at teardown
     process = subprocess.Popen(
