@@ -24,6 +24,22 @@ def as_user(server: ApiServer, home: Path, user: str | None, *args: str, timeout
     return run_styx(client_env(server, home, user), *args, timeout=timeout)
 
 
+def server_records(server: ApiServer) -> str:
+    """Every request row and output chunk in the server's database, as one text."""
+    from sqlalchemy import select
+
+    from styx.db import open_database
+    from styx.db.tables import request_logs, requests
+
+    url = server.env.get("STYX_DB_URL") or f"sqlite:///{server.home / 'server' / 'api.db'}"
+    db = open_database(url)
+    with db.engine.connect() as conn:
+        rows = [*conn.execute(select(requests)).all(), *conn.execute(select(request_logs)).all()]
+    db.close()
+    assert rows
+    return "\n".join(str(tuple(r)) for r in rows)
+
+
 def test_no_or_bad_token_gets_401(api_server: ApiServer) -> None:
     for headers in ({}, {"Authorization": "Bearer styx_not-a-token"}, {"Authorization": "Basic x"}):
         req = urllib.request.Request(api_server.endpoint + "/api/requests", headers=headers)
@@ -59,17 +75,23 @@ def test_local_flow_through_the_server(
     ran = as_user(api_server, styx_home, "alice", "exec", cluster, "echo second job")
     assert ran.returncode == 0, ran.stderr
     assert "second job" in ran.stdout
+    secret = as_user(
+        api_server, styx_home, "alice", "exec", "--secret", "API_KEY=s3cr3t-v4lue", cluster,
+        'test "$API_KEY" = s3cr3t-v4lue && echo secret-arrived',
+    )  # fmt: skip
+    assert secret.returncode == 0 and "secret-arrived" in secret.stdout, secret.stderr
+    assert "s3cr3t-v4lue" not in server_records(api_server)
     queue = json.loads(as_user(api_server, styx_home, "alice", "queue", cluster, "--json").stdout)
-    assert [j["status"] for j in queue] == ["SUCCEEDED", "SUCCEEDED"]
+    assert [j["status"] for j in queue] == ["SUCCEEDED"] * 3
     logs = as_user(api_server, styx_home, "alice", "logs", cluster, "1")
     assert logs.returncode == 0 and "via the server" in logs.stdout
 
     sleeper = as_user(api_server, styx_home, "alice", "exec", "-d", cluster, "sleep 300")
     assert sleeper.returncode == 0, sleeper.stderr
-    cancelled = as_user(api_server, styx_home, "alice", "cancel", cluster, "3")
+    cancelled = as_user(api_server, styx_home, "alice", "cancel", cluster, "4")
     assert cancelled.returncode == 0, cancelled.stderr
     queue = json.loads(as_user(api_server, styx_home, "alice", "queue", cluster, "--json").stdout)
-    assert queue[-1]["job_id"] == 3 and queue[-1]["status"] == "CANCELLED"
+    assert queue[-1]["job_id"] == 4 and queue[-1]["status"] == "CANCELLED"
 
     # bob sees nothing of alice's, and cannot act on it: 404, as if it did not exist.
     assert json.loads(as_user(api_server, styx_home, "bob", "status", "--json").stdout) == []

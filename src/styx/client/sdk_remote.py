@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from styx.client.remote import RemoteClient
 from styx.core.launch import LaunchResult
 from styx.core.lifecycle import LaunchOptions
 from styx.core.printer import Printer
 from styx.state.store import ClusterRecord, ClusterStatus
 from styx.task import Task
+
+if TYPE_CHECKING:  # urllib and ssl are imported only when a server is configured
+    from styx.client.remote import RemoteClient
 
 
 def _task(task: Task) -> dict[str, Any]:
@@ -56,7 +58,11 @@ class RemoteSdk:
 
 def remote_sdk() -> RemoteSdk | None:
     """The API server's SDK when one is configured, else None (run in-process)."""
-    from styx.client.remote import client
+    from styx.client.settings import configured
 
-    c = client()
-    return RemoteSdk(c) if c else None
+    settings = configured()
+    if settings is None:
+        return None
+    from styx.client.remote import RemoteClient
+
+    return RemoteSdk(RemoteClient(settings))

@@ -45,7 +45,6 @@ class RequestRecord:
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
         d["status"] = self.status.value
-        d["args"] = {k: v for k, v in self.args.items() if k != "task"}  # task files can be long
         return d
 
 

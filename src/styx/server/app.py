@@ -103,7 +103,9 @@ async def submit(request: web.Request) -> web.Response:
         return _error(403, "--all-users: only an admin may see every user's clusters")
     cluster = await asyncio.to_thread(check_access, verb, args, user)
     store = _requests(request)
-    request_id = await asyncio.to_thread(store.create, user.name, verb, args, cluster)
+    # The task file stays out of the database: it may hold secrets (its envs and secrets).
+    kept = {k: v for k, v in args.items() if k != "task"}
+    request_id = await asyncio.to_thread(store.create, user.name, verb, kept, cluster)
     request.app[RUNNER_KEY].submit(request_id, verb, args, user)
     return web.json_response({"request_id": request_id}, status=202)
 

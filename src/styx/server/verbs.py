@@ -104,7 +104,10 @@ async def run_verb(verb: str, args: dict[str, Any], user: User, printer: Printer
     if verb == "launch":
         from styx.core.lifecycle import LaunchOptions
 
-        opts = LaunchOptions(**(args.get("options") or {}))
+        try:
+            opts = LaunchOptions(**(args.get("options") or {}))
+        except TypeError as exc:
+            raise StyxError(f"options: expected fields of LaunchOptions ({exc})") from None
         task = _task(args)
         check_local_allowed(task)
         result = await core.launch(task, cluster, options=opts, printer=printer)
