@@ -84,6 +84,20 @@ def test_requests_keep_status_result_and_ordered_output(db_url: str) -> None:
     assert [r.id for r in store.list("alice")] == [rid] and store.list("bob") == []
 
 
+def test_requests_of_a_dead_server_are_marked_failed(db_url: str) -> None:
+    store = RequestStore(open_database(db_url))
+    dead, live, elsewhere = (store.create("alice", "launch", {}, None) for _ in range(3))
+    store.set_running(dead, "node-a:4001")
+    store.set_running(live, "node-a:4002")
+    store.set_running(elsewhere, "node-b:4001")  # another machine's process: not ours to judge
+    assert store.fail_orphans("node-a", alive=lambda pid: pid == 4002) == [dead]
+    record = store.get(dead)
+    assert record is not None and record.status is RequestStatus.FAILED
+    assert record.error == "the server running it stopped"
+    assert store.get(live).status is RequestStatus.RUNNING  # type: ignore[union-attr]
+    assert store.get(elsewhere).status is RequestStatus.RUNNING  # type: ignore[union-attr]
+
+
 def test_default_database_is_a_private_sqlite_file(styx_home: Path) -> None:
     os.environ.pop("STYX_DB_URL", None)
     open_database().close()

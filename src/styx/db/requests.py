@@ -188,3 +188,26 @@ class RequestStore:
                 .limit(limit)
             ).all()
         return [LogChunk(r.seq, r.stream, r.text) for r in rows]
+
+    def fail_orphans(self, host: str, alive: Any) -> list[str]:
+        """Mark FAILED the unfinished requests of dead server processes on ``host`` (their
+        ``server_id`` is ``host:pid``; ``alive(pid)`` says whether that process still runs).
+        A server calls this on start: what a crashed replica was running will not finish."""
+        from sqlalchemy import select
+
+        from styx.db.tables import requests
+
+        unfinished = (RequestStatus.PENDING.value, RequestStatus.RUNNING.value)
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(
+                select(requests.c.id, requests.c.server_id).where(
+                    requests.c.status.in_(unfinished), requests.c.server_id.is_not(None)
+                )
+            ).all()
+        orphans = []
+        for row in rows:
+            row_host, _, pid = row.server_id.rpartition(":")
+            if row_host == host and pid.isdigit() and not alive(int(pid)):
+                self.finish(row.id, RequestStatus.FAILED, error="the server running it stopped")
+                orphans.append(row.id)
+        return orphans

@@ -175,5 +175,14 @@ def make_app(db: ApiDatabase) -> web.Application:
         await app[RUNNER_KEY].shutdown()
         db.close()
 
+    async def _startup(app: web.Application) -> None:
+        import socket
+
+        from styx.server.runner import pid_alive
+
+        store = RequestStore(db)
+        await asyncio.to_thread(store.fail_orphans, socket.gethostname(), pid_alive)
+
+    app.on_startup.append(_startup)
     app.on_shutdown.append(_shutdown)
     return app
