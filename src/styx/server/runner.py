@@ -109,7 +109,9 @@ class RequestRunner:
             error = str(exc) if isinstance(exc, StyxError) else f"{type(exc).__name__}: {exc}"
             error = " ".join(error.split()) or type(exc).__name__
         finally:
-            watcher.cancel()
+            # The watcher returns as soon as the work is done; awaiting it (not cancelling it)
+            # means no output insert of its can land after the request is marked finished.
+            await asyncio.gather(watcher, return_exceptions=True)
             await out.flush()
             await asyncio.to_thread(self.store.finish, request_id, status, result, error)
             self.wakeups.notify(request_id)
@@ -117,12 +119,15 @@ class RequestRunner:
     async def _watch(self, request_id: str, work: asyncio.Task[Any], out: RequestOutput) -> None:
         """Store output as it comes; cancel the work when a cancel is requested (by any
         replica: the flag is in the database)."""
+        cancelled = False
         while not work.done():
-            await asyncio.sleep(FLUSH_INTERVAL_S)
+            await asyncio.wait({work}, timeout=FLUSH_INTERVAL_S)
             await out.flush()
+            if cancelled or work.done():
+                continue  # cancel once: a second cancel would cut short the core's clean-up
             if await asyncio.to_thread(self.store.cancel_requested, request_id):
                 work.cancel()
-                return
+                cancelled = True
 
     async def shutdown(self) -> None:
         for task in list(self.tasks.values()):
