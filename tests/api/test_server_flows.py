@@ -4,13 +4,17 @@ exec, queue, logs, cancel, status, down; users see only their own clusters; no t
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import ApiServer, client_env, run_styx
+from tests.api.conftest import ApiServer, client_env, run_styx, wait_healthy
+from tests.api.postgres import free_port
+from tests.conftest import REPO
 
 TASK = """\
 resources:
@@ -138,3 +142,64 @@ def test_local_provider_needs_the_servers_consent_and_admin_sees_all(
         assert not_admin.returncode != 0 and "only an admin" in not_admin.stderr
     finally:
         assert as_user(api_server, styx_home, "bob", "down", "-y", "bobs").returncode == 0
+
+
+def _requests_of(env: dict[str, str]) -> list[dict]:  # type: ignore[type-arg]
+    result = run_styx(env, "api", "requests", "--json")
+    assert result.returncode == 0, result.stderr
+    return list(json.loads(result.stdout))
+
+
+@pytest.mark.slow
+def test_a_second_replica_streams_and_cancels_what_the_first_runs(
+    api_server: ApiServer, styx_home: Path
+) -> None:
+    """Two server processes on one database (PostgreSQL, or one machine's SQLite file):
+    requests, output and cancel flags live in the database, so replica B serves a request
+    that replica A runs."""
+    port = free_port()
+    replica = subprocess.Popen(
+        [sys.executable, "-m", "styx.server", "--port", str(port)],
+        env=api_server.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL, cwd=str(REPO),
+    )  # fmt: skip
+    via_a = client_env(api_server, styx_home, "alice")
+    via_b = {**via_a, "STYX_API_SERVER": f"http://127.0.0.1:{port}"}
+    try:
+        wait_healthy(via_b["STYX_API_SERVER"], replica)
+        assert (
+            run_styx(
+                via_a, "launch", "-y", "-d", "-c", "rep", "--infra", "local", "true"
+            ).returncode
+            == 0
+        )
+        before = {r["id"] for r in _requests_of(via_b)}
+        follow = None
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "styx.cli.main", "exec", "rep", "echo rep-start; sleep 300"],
+            env=via_a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(REPO),
+        )  # fmt: skip
+        try:
+            assert runner.stdout is not None and "rep-start" in runner.stdout.readline()
+            new = [r for r in _requests_of(via_b) if r["id"] not in before]
+            assert [(r["verb"], r["status"]) for r in new] == [("exec", "RUNNING")]
+            follow = subprocess.Popen(
+                [sys.executable, "-m", "styx.cli.main", "api", "logs", new[0]["id"]],
+                env=via_b, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                cwd=str(REPO),
+            )  # fmt: skip
+            assert follow.stdout is not None and "rep-start" in follow.stdout.readline()
+            assert run_styx(via_b, "api", "cancel", new[0]["id"]).returncode == 0
+            _, err = runner.communicate(timeout=60)
+            assert runner.returncode != 0 and "was cancelled" in err
+            _, err = follow.communicate(timeout=60)
+            assert follow.returncode != 0 and "was cancelled" in err
+        finally:
+            for proc in (runner, follow):
+                if proc is not None and proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        assert run_styx(via_b, "down", "-y", "rep").returncode == 0
+    finally:
+        replica.terminate()
+        replica.wait(timeout=15)
