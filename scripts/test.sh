@@ -16,6 +16,7 @@ command -v ip >/dev/null || need_apt+=(iproute2)
 command -v rclone >/dev/null || need_apt+=(rclone)          # bucket mounts (tests/storage)
 command -v fusermount3 >/dev/null || need_apt+=(fuse3)
 command -v npm >/dev/null || need_apt+=(npm)                # Azurite, the Blob emulator
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)  # tests/api
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing system packages: ${need_apt[*]}"
   apt-get update -qq

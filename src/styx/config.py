@@ -13,6 +13,7 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,15 @@ def make_private(path: Path) -> None:
         pass  # a path we cannot stat or change is reported by whoever uses it next
 
 
+# Set by the API server while it runs a user's request: that user owns what the request makes.
+REQUEST_OWNER: ContextVar[str | None] = ContextVar("styx_request_owner", default=None)
+
+
 def owner_id() -> str:
-    """Who launched: put in the styx-owner tag on every cloud resource."""
+    """Who launched: put in the styx-owner tag on every cloud resource (the API user when the
+    request came through the API server)."""
+    if (user := REQUEST_OWNER.get()) is not None:
+        return user
     try:
         user = getpass.getuser()
     except Exception:  # noqa: BLE001 - no passwd entry in some containers

@@ -20,6 +20,9 @@ from styx.cli.output import ago, duration, print_json, print_table
     is_flag=True,
     help="print the URL of each port the cluster opened: --endpoints CLUSTER [PORT]",
 )
+@click.option(
+    "--all-users", is_flag=True, help="with an API server: every user's clusters (admins)"
+)
 def status(
     clusters: tuple[str, ...],
     refresh: bool,
@@ -27,6 +30,7 @@ def status(
     ip: bool,
     blocked: bool,
     endpoints: bool,
+    all_users: bool,
 ) -> None:
     """Show clusters."""
     if blocked:
@@ -35,7 +39,17 @@ def status(
     if endpoints:
         _show_endpoints(clusters, as_json)
         return
-    if refresh:
+    from styx.client.settings import configured
+
+    if configured():  # through the API server
+        from styx.client.sdk_remote import remote_sdk
+
+        remote = remote_sdk()
+        assert remote is not None
+        records = remote.status(refresh, list(clusters) or None, all_users)
+    elif all_users:
+        raise click.UsageError("--all-users needs an API server (styx api login)")
+    elif refresh:
         from styx import sdk
 
         records = sdk.status(refresh=True, cluster_names=list(clusters) or None)

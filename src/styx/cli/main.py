@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("styx.cli.misc", "schema"),
     "storage": ("styx.cli.storage", "storage"),
     "jobs": ("styx.cli.jobs", "jobs"),
+    "api": ("styx.cli.api", "api"),
 }
 SUMMARIES = {
     "launch": "Launch a task on a new or existing cluster.",
@@ -48,6 +49,7 @@ SUMMARIES = {
     "schema": "Print the JSON Schema of the task file.",
     "storage": "List or delete buckets Styx created.",
     "jobs": "Managed jobs: launch, queue, logs, cancel (spot recovery, pipelines).",
+    "api": "Run or use a Styx API server (shared clusters for a team).",
 }
 
 
@@ -90,7 +92,11 @@ def main(argv: list[str] | None = None) -> Any:
         message = " ".join(str(exc).split()) or type(exc).__name__
         sys.stderr.write(f"styx: error: {message}\n")
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        from styx.client.remote import Detached
+
+        if isinstance(exc.__cause__, Detached):  # Ctrl-C on a server's request: it runs on
+            sys.exit(130)
         sys.stderr.write("styx: aborted\n")
         sys.exit(1)
     except click.UsageError as exc:

@@ -1,0 +1,1 @@
+"""The remote client: sends commands to a Styx API server when one is configured."""

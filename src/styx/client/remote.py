@@ -1,0 +1,122 @@
+"""Talk to the API server over HTTP (stdlib only: the client needs no extra package).
+
+A long request is submitted, then its output streamed; Ctrl-C detaches (the request keeps
+running on the server) and says how to reattach or cancel.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import sys
+import urllib.error
+import urllib.request
+from typing import Any
+
+from styx.client.settings import ApiSettings
+from styx.core.printer import Printer
+from styx.errors import StyxError
+
+TIMEOUT_S = 30.0
+
+
+class ApiError(StyxError):
+    """The API server refused a request or could not be reached."""
+
+
+class Detached(KeyboardInterrupt):
+    """Ctrl-C while following a request: the client stops, the request keeps running."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(request_id)
+        self.request_id = request_id
+
+
+class RemoteClient:
+    def __init__(self, settings: ApiSettings) -> None:
+        self.settings = settings
+        self.context = (
+            ssl.create_default_context() if settings.endpoint.startswith("https") else None
+        )
+
+    def _open(self, method: str, path: str, body: Any = None, timeout: float | None = TIMEOUT_S):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.settings.endpoint + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if self.settings.token:
+            req.add_header("Authorization", f"Bearer {self.settings.token}")
+        try:
+            return urllib.request.urlopen(req, timeout=timeout, context=self.context)
+        except urllib.error.HTTPError as exc:
+            try:
+                message = json.loads(exc.read() or b"{}").get("error") or exc.reason
+            except ValueError:
+                message = exc.reason
+            if exc.code == 401:
+                message = (
+                    f"{message} (log in with: styx api login {self.settings.endpoint} --token ...)"
+                )
+            raise ApiError(f"API server {self.settings.endpoint}: {message}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ApiError(
+                f"API server {self.settings.endpoint}: cannot connect: {reason}"
+            ) from None
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        with self._open(method, path, body) as resp:
+            return json.loads(resp.read() or b"null")
+
+    def submit(self, verb: str, args: dict[str, Any]) -> str:
+        return str(self.call("POST", "/api/requests", {"verb": verb, "args": args})["request_id"])
+
+    def cancel(self, request_id: str) -> dict[str, Any]:
+        return dict(self.call("POST", f"/api/requests/{request_id}/cancel"))
+
+    def request(self, request_id: str) -> dict[str, Any]:
+        return dict(self.call("GET", f"/api/requests/{request_id}"))
+
+    def stream(self, request_id: str, printer: Printer, offset: int = 0) -> dict[str, Any]:
+        """Print the request's output from ``offset`` until it finishes; return its record."""
+        with self._open(
+            "GET", f"/api/requests/{request_id}/stream?offset={offset}", timeout=None
+        ) as resp:
+            for raw in resp:
+                line = json.loads(raw)
+                if line.get("done"):
+                    return dict(line["request"])
+                (printer.output if line["stream"] == "output" else printer.progress)(line["text"])
+        raise ApiError(
+            f"API server {self.settings.endpoint}: the stream of {request_id} ended early"
+        )
+
+    def run(self, verb: str, args: dict[str, Any], printer: Printer | None = None) -> Any:
+        """Submit and follow one request; its result, or its error raised as a StyxError."""
+        printer = printer or Printer()
+        request_id = self.submit(verb, args)
+        try:
+            record = self.stream(request_id, printer)
+        except KeyboardInterrupt:
+            sys.stderr.write(
+                f"styx: detached; request {request_id} keeps running on the server "
+                f"(reattach: styx api logs {request_id}; cancel: styx api cancel {request_id})\n"
+            )
+            raise Detached(request_id) from None
+        return result_of(record)
+
+
+def result_of(record: dict[str, Any]) -> Any:
+    if record["status"] == "SUCCEEDED":
+        return record.get("result")
+    if record["status"] == "CANCELLED":
+        raise StyxError(f"request {record['id']} was cancelled")
+    raise StyxError(record.get("error") or f"request {record['id']} failed")
+
+
+def client() -> RemoteClient | None:
+    """A client for the configured API server, or None (run in-process)."""
+    from styx.client.settings import configured
+
+    settings = configured()
+    return RemoteClient(settings) if settings else None

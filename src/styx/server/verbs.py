@@ -1,0 +1,138 @@
+"""What each request verb does: one call of the async core (no second implementation).
+
+``run_verb`` is called with the request's user already set as the owner of anything it makes
+(:data:`styx.config.REQUEST_OWNER`), and after :func:`check_access` allowed it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from styx.core.printer import Printer
+from styx.db.users import User
+from styx.errors import StyxError
+
+# verb -> does it name a cluster in args["cluster"]
+VERBS: dict[str, bool] = {
+    "launch": True,
+    "exec": True,
+    "status": False,
+    "queue": True,
+    "logs": True,
+    "cancel": True,
+    "stop": True,
+    "start": True,
+    "down": True,
+    "autostop": True,
+}
+
+
+class NotFoundError(StyxError):
+    """The thing does not exist, or belongs to another user (the same answer, on purpose)."""
+
+
+def _task(args: dict[str, Any]) -> Any:
+    from styx.task import Task
+
+    data = args.get("task")
+    if not isinstance(data, dict):
+        raise StyxError("task: expected the task file as a mapping")
+    # Paths on the client's machine mean nothing here, and must not read the server's files.
+    for field in ("workdir", "file_mounts"):
+        if data.get(field):
+            raise StyxError(
+                f"{field}: not supported through the API server yet (files are not uploaded)"
+            )
+    return Task.from_yaml(data)
+
+
+def allow_local_provider() -> bool:
+    """``api_server: {allow_local_provider: true}`` in the server's config.yaml. Off by default:
+    a cluster on the local provider runs every user's commands on the server machine itself,
+    next to its cloud credentials and its database."""
+    from styx.config import load_config
+
+    section = load_config().get("api_server") or {}
+    return isinstance(section, dict) and section.get("allow_local_provider") is True
+
+
+def check_local_allowed(task: Any) -> None:
+    from styx.placement import clouds_for
+
+    if "local" in clouds_for(task) and not allow_local_provider():
+        raise StyxError(
+            "infra: the local provider is off on this API server (it would run the task on the "
+            "server machine); name a cloud, or set api_server.allow_local_provider in the "
+            "server's config.yaml"
+        )
+
+
+def visible(owner: str | None, user: User, all_users: bool) -> bool:
+    return owner == user.name or (user.is_admin and all_users)
+
+
+def check_access(verb: str, args: dict[str, Any], user: User) -> str | None:
+    """The request's cluster (None for verbs without one); NotFoundError when it belongs to
+    someone else. A launch may name a cluster that does not exist yet (the user will own it)."""
+    from styx.state.store import open_store
+
+    if verb not in VERBS:
+        raise StyxError(f"verb: unknown '{verb[:40]}', expected one of {', '.join(VERBS)}")
+    if not VERBS[verb]:
+        return None
+    name = args.get("cluster")
+    if not isinstance(name, str) or not name:
+        if verb == "launch" and name is None:
+            return None
+        raise StyxError("cluster: expected a cluster name")
+    record = open_store().get_cluster(name)
+    if record is None:
+        if verb == "launch":
+            return name
+        raise NotFoundError(f"cluster '{name}' not found")
+    if not visible(record.owner, user, bool(args.get("all_users"))):
+        raise NotFoundError(f"cluster '{name}' not found")
+    return name
+
+
+async def run_verb(verb: str, args: dict[str, Any], user: User, printer: Printer) -> Any:
+    """Run one verb through the core; return a JSON-ready result."""
+    from styx import core
+
+    cluster = args.get("cluster")
+    if verb == "launch":
+        from styx.core.lifecycle import LaunchOptions
+
+        try:
+            opts = LaunchOptions(**(args.get("options") or {}))
+        except TypeError as exc:
+            raise StyxError(f"options: expected fields of LaunchOptions ({exc})") from None
+        task = _task(args)
+        check_local_allowed(task)
+        result = await core.launch(task, cluster, options=opts, printer=printer)
+        return dataclasses.asdict(result)
+    if verb == "exec":
+        result = await core.exec(
+            _task(args), cluster, detach_run=bool(args.get("detach_run")), printer=printer
+        )
+        return dataclasses.asdict(result)
+    if verb == "status":
+        records = await core.status(bool(args.get("refresh")), args.get("clusters") or None)
+        all_users = bool(args.get("all_users"))
+        return [r.to_dict() for r in records if visible(r.owner, user, all_users)]
+    if verb == "queue":
+        return [j.to_dict() for j in await core.queue(cluster)]
+    if verb == "logs":
+        job = await core.logs(cluster, args.get("job_id"), bool(args.get("follow", True)), printer)
+        return job.to_dict()
+    if verb == "cancel":
+        result = await core.cancel(cluster, args.get("job_ids") or None, bool(args.get("all")))
+        return list(result.cancelled)
+    if verb in ("stop", "start", "down"):
+        await getattr(core, verb)(cluster)
+        return None
+    if verb == "autostop":
+        await core.autostop(cluster, args.get("idle_minutes"), bool(args.get("down")))
+        return None
+    raise StyxError(f"verb: unknown '{verb}'")
