@@ -16,7 +16,6 @@ _MARKS = ", ".join("?" for _ in _FINAL)
 class JobStore:
     def __init__(self, store: StateStore) -> None:
         self.state = store
-        self._conn = store._conn  # one connection per process; the StateStore owns it
 
     def add(
         self,
@@ -61,10 +60,8 @@ class JobStore:
         return job_id
 
     def get(self, job_id: int) -> ManagedJob | None:
-        row = self._conn.execute(
-            "SELECT * FROM managed_jobs WHERE job_id = ?", (job_id,)
-        ).fetchone()
-        return ManagedJob.from_row(dict(row)) if row else None
+        rows = self.state.query("SELECT * FROM managed_jobs WHERE job_id = ?", (job_id,))
+        return ManagedJob.from_row(dict(rows[0])) if rows else None
 
     def list(self, include_final: bool = True, limit: int | None = None) -> list[ManagedJob]:
         sql = "SELECT * FROM managed_jobs"
@@ -76,7 +73,7 @@ class JobStore:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
-        rows = self._conn.execute(sql, args).fetchall()
+        rows = self.state.query(sql, tuple(args))
         return [ManagedJob.from_row(dict(r)) for r in reversed(rows)]
 
     def active(self) -> list[ManagedJob]:
@@ -119,7 +116,7 @@ class JobStore:
         return marked
 
     def stages(self, pipeline_id: int) -> list[ManagedJob]:
-        rows = self._conn.execute(
+        rows = self.state.query(
             "SELECT * FROM managed_jobs WHERE pipeline_id = ? ORDER BY stage", (pipeline_id,)
-        ).fetchall()
+        )
         return [ManagedJob.from_row(dict(r)) for r in rows]
