@@ -10,7 +10,12 @@ from styx.errors import StorageError
 from styx.storage.spec import BucketRef, StoreKind
 from styx.storage.stores.base import ObjectStore
 
-EXTRAS = {StoreKind.S3: "aws", StoreKind.R2: "aws", StoreKind.GCS: "gcp", StoreKind.AZURE: "azure"}
+EXTRAS = {
+    StoreKind.S3: "aws",
+    StoreKind.R2: "aws",
+    StoreKind.GCS: "gcs",
+    StoreKind.AZURE: "azure-blob",
+}
 
 
 def open_store(ref: BucketRef) -> ObjectStore:
