@@ -178,7 +178,7 @@ def make_app(db: ApiDatabase) -> web.Application:
     async def _startup(app: web.Application) -> None:
         import socket
 
-        from styx.server.runner import pid_alive
+        from styx.state.store import pid_alive
 
         store = RequestStore(db)
         await asyncio.to_thread(store.fail_orphans, socket.gethostname(), pid_alive)

@@ -15,16 +15,6 @@ from styx.db.users import User
 FLUSH_INTERVAL_S = 0.2
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # alive, another user's
-    return True
-
-
 class Wakeups:
     """Wakes this replica's streams of a request when it stored output or finished, so that a
     short request answers at once; streams of a request run by another replica poll."""

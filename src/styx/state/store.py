@@ -410,7 +410,7 @@ class StateStore:
         with self.write() as db:
             row = db.execute("SELECT * FROM locks WHERE name = ?", (name,)).fetchone()
             if row is not None:
-                stale = row["host"] == host and not _pid_alive(int(row["pid"]))
+                stale = row["host"] == host and not pid_alive(int(row["pid"]))
                 if not stale and row["owner"] != owner:
                     return False
             db.execute(
@@ -447,7 +447,8 @@ class StateStore:
             self.unlock(f"cluster:{cluster}", owner)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this host still runs (one of another user counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -1,6 +1,6 @@
-"""Managed jobs on the GCP, Azure and Kubernetes fakes: preempted once (GCE: the spot instance
+"""Managed jobs on the GCP, Azure and Kubernetes fakes: preempted twice (GCE: the spot instance
 TERMINATED with its preemption message; Azure: the Spot VM evicted to deallocated; Kubernetes:
-the pod deleted), 1 node, each ends SUCCEEDED with recovery_count 1, resumed from its checkpoint."""
+the pod deleted), 1 node, each ends SUCCEEDED with recovery_count 2, resumed from its checkpoint."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_gcp_spot_job_preempted_resumes(
         {},
         "infra: gcp, use_spot: true, cpus: 2",
         preempt,
-        rounds=1,
+        rounds=2,
     )
     assert record["infra"].startswith("gcp/")
     assert gcp_live(gce, record["cluster"]) == 0
@@ -48,7 +48,7 @@ def test_azure_spot_job_evicted_resumes(
 
     record = preemption_scenario(
         styx_home, tmp_path, nodes, "azure", azure_section(arm), {},
-        "infra: azure/eastus, use_spot: true, cpus: 2", evict, rounds=1,
+        "infra: azure/eastus, use_spot: true, cpus: 2", evict, rounds=2,
     )  # fmt: skip
     assert record["infra"].startswith("azure/eastus")
     assert azure_live(arm, record["cluster"]) == 0
@@ -65,7 +65,7 @@ def test_kubernetes_job_whose_pod_is_deleted_resumes(
 
     record = preemption_scenario(
         styx_home, tmp_path, None, "kubernetes", {}, {"KUBECONFIG": str(kubeconfig)},
-        "infra: k8s/fake", delete_pod, rounds=1,
+        "infra: k8s/fake", delete_pod, rounds=2,
     )  # fmt: skip
     assert record["infra"].startswith("kubernetes")
     pods = fake_k8s.call(lambda: list(fake_k8s.cluster.pods.values()))
