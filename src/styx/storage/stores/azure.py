@@ -14,7 +14,13 @@ from pathlib import Path
 
 from styx.errors import StorageError
 from styx.storage.spec import StoreKind
-from styx.storage.stores.base import TAG_MANAGED, TAG_OWNER, ObjectStore, RcloneRemote
+from styx.storage.stores.base import (
+    TAG_MANAGED,
+    TAG_OWNER,
+    ObjectStore,
+    RcloneRemote,
+    store_error,
+)
 
 SAS_DAYS = 30  # nodes off Azure get a container-scoped SAS valid this long
 
@@ -58,13 +64,15 @@ class AzureStore(ObjectStore):
 
     def _error(self, exc: Exception, container: str, action: str) -> StorageError:
         code = getattr(exc, "error_code", None) or getattr(exc, "status_code", None)
-        url = f"https://{self.account}.blob.core.windows.net/{container}"
         status = getattr(exc, "status_code", None)
-        if status in (401, 403):
-            return StorageError(f"{url}: no permission to {action} ({code})", bucket=url)
-        if status == 404:
-            return StorageError(f"{url}: container does not exist", bucket=url)
-        return StorageError(f"{url}: cannot {action}: {code or str(exc)[:200]}", bucket=url)
+        return store_error(
+            f"https://{self.account}.blob.core.windows.net/{container}",
+            action,
+            denied=status in (401, 403),
+            missing=status == 404,
+            missing_noun="container",
+            detail=code or exc,
+        )
 
     def exists(self, bucket: str) -> bool:
         try:

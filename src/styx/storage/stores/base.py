@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from styx.errors import StorageError
 from styx.storage.spec import StoreKind
 
 TAG_OWNER = "styx-owner"  # on every bucket Styx creates (S3 tag, GCS label, Azure metadata)
@@ -30,6 +31,18 @@ class RcloneRemote:
     options: dict[str, str]
     secret: bool = False
     unset_env: tuple[str, ...] = field(default=())
+
+
+def store_error(
+    url: str, action: str, *, denied: bool, missing: bool, missing_noun: str, detail: object
+) -> StorageError:
+    """The one-line error every store raises for a failed SDK call on the bucket at ``url``:
+    permission refused, bucket (or container) missing, or anything else with the SDK's detail."""
+    if denied:
+        return StorageError(f"{url}: no permission to {action} ({detail})", bucket=url)
+    if missing:
+        return StorageError(f"{url}: {missing_noun} does not exist", bucket=url)
+    return StorageError(f"{url}: cannot {action}: {str(detail)[:200]}", bucket=url)
 
 
 class ObjectStore(ABC):

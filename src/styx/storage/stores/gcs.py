@@ -13,7 +13,13 @@ from typing import Any
 
 from styx.errors import StorageError
 from styx.storage.spec import StoreKind
-from styx.storage.stores.base import TAG_MANAGED, TAG_OWNER, ObjectStore, RcloneRemote
+from styx.storage.stores.base import (
+    TAG_MANAGED,
+    TAG_OWNER,
+    ObjectStore,
+    RcloneRemote,
+    store_error,
+)
 
 
 class GcsStore(ObjectStore):
@@ -49,12 +55,14 @@ class GcsStore(ObjectStore):
 
     def _error(self, exc: Exception, bucket: str, action: str) -> StorageError:
         code = getattr(exc, "code", None)
-        url = f"gs://{bucket}"
-        if code in (401, 403):
-            return StorageError(f"{url}: no permission to {action} ({code})", bucket=url)
-        if code == 404:
-            return StorageError(f"{url}: bucket does not exist", bucket=url)
-        return StorageError(f"{url}: cannot {action}: {str(exc)[:200]}", bucket=url)
+        return store_error(
+            f"gs://{bucket}",
+            action,
+            denied=code in (401, 403),
+            missing=code == 404,
+            missing_noun="bucket",
+            detail=code if code in (401, 403) else exc,
+        )
 
     def exists(self, bucket: str) -> bool:
         try:

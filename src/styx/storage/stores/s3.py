@@ -11,7 +11,14 @@ from typing import Any
 
 from styx.errors import StorageError
 from styx.storage.spec import StoreKind
-from styx.storage.stores.base import TAG_MANAGED, TAG_OWNER, ObjectStore, RcloneRemote, env_first
+from styx.storage.stores.base import (
+    TAG_MANAGED,
+    TAG_OWNER,
+    ObjectStore,
+    RcloneRemote,
+    env_first,
+    store_error,
+)
 
 R2_CREDENTIALS = "~/.cloudflare/r2.credentials"  # SkyPilot's file: an AWS-style profile 'r2'
 R2_ACCOUNT_ID = "~/.cloudflare/accountid"
@@ -43,12 +50,14 @@ class S3Store(ObjectStore):
 
     def _error(self, exc: Exception, bucket: str, action: str) -> StorageError:
         code = _code(exc)
-        url = f"{self.kind.value}://{bucket}"
-        if code in DENIED:
-            return StorageError(f"{url}: no permission to {action} ({code})", bucket=url)
-        if code in ("NoSuchBucket", "404"):
-            return StorageError(f"{url}: bucket does not exist", bucket=url)
-        return StorageError(f"{url}: cannot {action}: {code or exc}", bucket=url)
+        return store_error(
+            f"{self.kind.value}://{bucket}",
+            action,
+            denied=code in DENIED,
+            missing=code in ("NoSuchBucket", "404"),
+            missing_noun="bucket",
+            detail=code or exc,
+        )
 
     def exists(self, bucket: str) -> bool:
         try:
