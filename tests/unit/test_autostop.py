@@ -36,3 +36,27 @@ def test_failed_action_is_logged_and_kept_for_a_retry(tmp_path: Path) -> None:
     finally:
         daemon.kill()
         daemon.wait()
+
+
+def test_a_submission_resets_the_idle_clock_a_read_does_not(tmp_path: Path) -> None:
+    from styx.agent.autostop import _due
+
+    root = tmp_path / "runtime"
+    root.mkdir()
+    save_config(root, AutostopConfig(idle_minutes=1.0, down=False, set_at=time.time() - 120))
+    assert _due(root) == (False, "idle for 1 min")
+
+    def agent(command: str, stdin: str = "") -> None:
+        subprocess.run(
+            [sys.executable, "-m", "styx.agent", "--root", str(root), command],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    agent("queue")  # polling the cluster (styx queue, status -r) does not keep it up
+    assert _due(root) == (False, "idle for 1 min")
+    agent("submit", "not a job spec")  # a submission starting, even one refused, does
+    assert _due(root) is None
+    assert (root / "client_activity").stat().st_mode & 0o077 == 0

@@ -276,6 +276,11 @@ def _refuse(failure: AgentFailure) -> NoReturn:
     sys.exit(ERROR_EXIT)
 
 
+# Client calls that count as activity for autostop: a submission is about to add a job. Reads
+# (queue, logs, status -r) do not, or polling a cluster would keep it up forever.
+CLIENT_CALLS = frozenset({"submit"})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _Parser(prog="styx-agent")
     parser.add_argument("--root", required=True, type=Path)
@@ -315,6 +320,10 @@ def main(argv: list[str] | None = None) -> int:
     args.root.mkdir(mode=0o700, parents=True, exist_ok=True)
     if args.root.stat().st_mode & 0o077:
         args.root.chmod(0o700)  # a root made by an older agent
+    if args.command in CLIENT_CALLS:
+        from styx.agent.autostop import note_client_activity
+
+        note_client_activity(args.root)
     handler = globals()[f"cmd_{args.command}"]
     try:
         return int(handler(args.root, args))

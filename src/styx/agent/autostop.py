@@ -1,8 +1,10 @@
 """Autostop and spending caps: the head decides when to stop or tear down its own cluster.
 
 Idle means no pending or running job (``styx exec`` runs as a job) for ``idle_minutes``, counted
-from the later of the last job's end and the moment autostop was set. A spending cap
-(``cap.json``, see ``styx.agent.caps``) fires when the accrued cost reaches it, idle or not.
+from the latest of the last job's end, the moment autostop was set and the last submission's
+start (see :func:`note_client_activity`).
+A spending cap (``cap.json``, see ``styx.agent.caps``) fires when the accrued cost reaches it,
+idle or not.
 The action goes through the cluster's provider, as described in ``cluster.json`` written by the
 client at set-up: on a cloud the head calls the cloud itself with its node identity (instance
 profile, service account, managed identity, pod service account). When it cannot (no identity,
@@ -84,8 +86,29 @@ def _save_note(root: Path, note: str | None) -> None:
     os.replace(tmp, root / "autostop_state.json")
 
 
+CLIENT_ACTIVITY = "client_activity"  # touched when a client starts submitting a job
+
+
+def note_client_activity(root: Path) -> None:
+    """A client is submitting a job right now: ``styx exec`` must not see the cluster stopped
+    under it because the previous job ended ``idle_minutes`` ago."""
+    path = root / CLIENT_ACTIVITY
+    try:
+        path.touch(mode=0o600)
+        os.utime(path)
+    except OSError:
+        pass  # activity is a hint; a read-only or full disk must not fail the client's call
+
+
+def _last_client_activity(root: Path) -> float:
+    try:
+        return (root / CLIENT_ACTIVITY).stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 def idle_for(root: Path, config: AutostopConfig) -> float:
-    last = max(JobQueue(root).last_activity(), config.set_at)
+    last = max(JobQueue(root).last_activity(), config.set_at, _last_client_activity(root))
     return time.time() - last
 
 

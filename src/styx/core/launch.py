@@ -138,7 +138,7 @@ async def _prepare_and_submit(
     fresh: bool,
     printer: Printer,
 ) -> int:
-    """Runtime, files, autostop, then the job; returns its id."""
+    """Runtime, files, the job, then autostop; returns the job's id."""
     name = record.name
     if fresh or record.status is not ClusterStatus.UP:
         await backend.setup_runtime()
@@ -156,9 +156,6 @@ async def _prepare_and_submit(
         from styx.cost.caps import prepare_head
 
         await prepare_head(store, backend, printer.progress)
-    if minutes is not None:
-        await backend.set_autostop(minutes, want_down)
-        store.set_autostop(name, minutes, want_down)
     if task.resources.max_total_cost is not None:
         from styx.cost.caps import send_cap
 
@@ -168,6 +165,11 @@ async def _prepare_and_submit(
     if opts.task_id:
         spec = replace(spec, task_id=opts.task_id)
     job_id = await backend.submit(spec)
+    if minutes is not None:
+        # After the submit: a queued job keeps the cluster busy, so a short idle time cannot
+        # stop the cluster between setting autostop and handing it its job.
+        await backend.set_autostop(minutes, want_down)
+        store.set_autostop(name, minutes, want_down)
     if run_setup:
         store.set_setup_hash(name, setup_hash)
     store.save_jobs([JobRecord(name, job_id, task.name, "PENDING")])
