@@ -32,14 +32,16 @@ fi
 .venv/bin/python -m pip install -q -e '.[dev]'
 # Cloud SDK wheels for the fake clusters' heads (runtime.wheelhouse in tests/cost): a head
 # installs its provider's SDK to stop its own cluster, and no index is reachable in the tests.
-if [ ! -f .cache/head-wheels/.complete-4 ]; then
+# The list is the compute extras' own requirements (styx.runtime.head_sdk reads the same
+# metadata on the head), so a changed extra re-downloads by itself.
+head_reqs=$(.venv/bin/python -c 'from styx.runtime.head_sdk import extra_requirements as r
+print("\n".join(sorted({q for e in ("aws", "gcp", "azure", "kubernetes") for q in r(e)})))')
+head_stamp=".cache/head-wheels/.complete-$(printf '%s' "$head_reqs" | sha256sum | cut -c1-16)"
+if [ ! -f "$head_stamp" ]; then
   rm -rf .cache/head-wheels
-  .venv/bin/python -m pip download -q --only-binary=:all: -d .cache/head-wheels \
-    'boto3>=1.34' 'kubernetes>=28.1' 'websocket-client>=1.6' \
-    'google-cloud-compute>=1.19' 'google-auth>=2.20' \
-    'azure-mgmt-compute>=39.0' 'azure-mgmt-network>=33.0' 'azure-mgmt-resource>=26.0' \
-    'azure-identity>=1.15'
-  touch .cache/head-wheels/.complete-4
+  # shellcheck disable=SC2086  # one requirement per word (none holds a space)
+  .venv/bin/python -m pip download -q --only-binary=:all: -d .cache/head-wheels $head_reqs
+  touch "$head_stamp"
 fi
 # Azurite (Azure Blob emulator) from npm, into an ignored project folder, once.
 if [ ! -x .node/node_modules/.bin/azurite-blob ]; then

@@ -129,6 +129,7 @@ def test_copy_mount_cached_resume_and_down(
 
     asyncio.run(core.down(f"st-{infra}-1"))
     assert not [m for m in _rclone_mounts() if m.startswith(str(home))]
+    assert not conf.exists()  # a released host keeps no copied bucket credentials
     for store in STORES:
         assert stores.exists(store, f"ckpt-{store}-{uid}")  # persistent (the default)
         assert not stores.exists(store, f"cache-{store}-{uid}")  # persistent: false

@@ -193,6 +193,12 @@ def unmount_command() -> str:
     return f"[ -f {NODE_DIR}/unmount.sh ] && bash {NODE_DIR}/unmount.sh || true"
 
 
+def release_command() -> str:
+    """A host handed back (an SSH pool host at ``down``): flush and unmount, then remove the
+    rclone config (it may hold copied bucket credentials), logs and caches."""
+    return f"{unmount_command()}\nrm -rf {NODE_DIR}\n"
+
+
 def mount_script(mounts: list[NodeMount]) -> str:
     """The whole set-up of one node, as one bash script (errors: one ERROR_MARK line)."""
     parts = [

@@ -13,15 +13,19 @@ import subprocess
 from pathlib import Path
 
 from styx.container.cleanup import REMOVE_SNIPPET
+from styx.storage.rclone import release_command
 
 MARKER = "~/.styx/node.json"
 NODE_MAP = Path("~/.styx/node_map.json")
 
-# Kills what Styx started (job process groups recorded by the agent, agent daemons/drivers run by
+# Removes the node's container, flushes and unmounts its buckets (before anything below deletes
+# files: a folder holding a live mount would delete bucket objects) and drops their credentials,
+# kills what Styx started (job process groups recorded by the agent, agent daemons/drivers run by
 # the Styx venv's Python), then removes Styx's files. The caller's own process ($PPID) is spared:
 # on the head that is the autostop daemon doing the release.
 CLEANUP = (
     REMOVE_SNIPPET
+    + release_command()
     + r"""
 for f in "$HOME"/.styx_pids/* "$HOME"/.styx_runtime/jobs/*/*.pid; do
   [ -f "$f" ] || continue
