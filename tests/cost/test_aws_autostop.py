@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.cost.conftest import WHEELHOUSE, require_head_wheels
 from tests.e2e.clouds import AWS_IMAGE, aws_section
 from tests.e2e.conftest import Cli, Nodes, base_env, cloud_section, write_config
 from tests.fakes.aws.imds import FakeImds
@@ -25,7 +26,6 @@ from tests.fakes.aws.moto_server import MotoServer, aws_env
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-WHEELHOUSE = REPO / ".cache" / "head-wheels"
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +44,7 @@ def _vm_env(nodes: Nodes, lines: str) -> None:
 def cli(
     moto: MotoServer, imds: FakeImds, nodes: Nodes, styx_home: Path, tmp_path: Path
 ) -> Iterator[Cli]:
-    if not (WHEELHOUSE / ".complete-4").exists():
-        pytest.skip("run through scripts/test.sh, which downloads the head's SDK wheels")
+    require_head_wheels()
     moto.reset()
     write_config(
         styx_home,

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.cost.conftest import WHEELHOUSE, require_head_wheels
 from tests.e2e.clouds import azure_section
 from tests.e2e.conftest import Cli, Nodes, base_env, cloud_section, write_config
 from tests.fakes.azure.identity import FakeManagedIdentity
 from tests.fakes.azure.server import FakeArmServer
 
 pytestmark = pytest.mark.slow
-
-WHEELHOUSE = Path(__file__).resolve().parents[2] / ".cache" / "head-wheels"
 
 
 @pytest.fixture
@@ -31,8 +30,7 @@ def cli(
     arm: FakeArmServer, identity: FakeManagedIdentity, nodes: Nodes, styx_home: Path,
     tmp_path: Path,
 ) -> Iterator[Cli]:  # fmt: skip
-    if not (WHEELHOUSE / ".complete-4").exists():
-        pytest.skip("run through scripts/test.sh, which downloads the head's SDK wheels")
+    require_head_wheels()
     write_config(
         styx_home,
         {

@@ -15,14 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.cost.conftest import WHEELHOUSE, require_head_wheels
 from tests.e2e.clouds import gcp_section
 from tests.e2e.conftest import Cli, Nodes, base_env, cloud_section, write_config
 from tests.fakes.gcp.backend import FakeGCE
 from tests.fakes.gcp.metadata import FakeMetadata
 
 pytestmark = pytest.mark.slow
-
-WHEELHOUSE = Path(__file__).resolve().parents[2] / ".cache" / "head-wheels"
 
 
 @pytest.fixture
@@ -36,8 +35,7 @@ def metadata(gce: FakeGCE) -> Iterator[FakeMetadata]:
 def cli(
     gce: FakeGCE, metadata: FakeMetadata, nodes: Nodes, styx_home: Path, tmp_path: Path
 ) -> Iterator[Cli]:
-    if not (WHEELHOUSE / ".complete-4").exists():
-        pytest.skip("run through scripts/test.sh, which downloads the head's SDK wheels")
+    require_head_wheels()
     write_config(
         styx_home,
         {

@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.cost.conftest import WHEELHOUSE, require_head_wheels
 from tests.fakes.kubernetes.server import FakeKubeServer
 from tests.kubernetes.conftest import fake_k8s, kubeconfig  # noqa: F401 - fixtures
 from tests.kubernetes.test_e2e import styx, styx_pods
 
 pytestmark = pytest.mark.slow
-
-WHEELHOUSE = Path(__file__).resolve().parents[2] / ".cache" / "head-wheels"
 
 
 def _pods_or_busy(server: FakeKubeServer) -> bool:
@@ -35,8 +34,7 @@ def test_idle_head_pod_deletes_the_pods(
     kubeconfig: Path,  # noqa: F811
     styx_home: Path,
 ) -> None:
-    if not (WHEELHOUSE / ".complete-4").exists():
-        pytest.skip("run through scripts/test.sh, which downloads the head's SDK wheels")
+    require_head_wheels()
     (styx_home / "config.yaml").write_text(
         yaml.safe_dump(
             {"autostop": {"check_interval_s": 0.3}, "runtime": {"wheelhouse": str(WHEELHOUSE)}}
