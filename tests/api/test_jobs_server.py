@@ -1,0 +1,169 @@
+"""Managed jobs through a real API server process: submitted by a client process that exits,
+run by the controller inside the server, preempted (its local node vanishes, as a preempted VM
+does) and recovered; a later client process sees SUCCEEDED, the recovery and the log. Users see
+only their own jobs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from styx.jobs.store import JobStore
+from styx.state.store import StateStore
+from tests.api.conftest import run_styx
+from tests.api.jobsrv_fixtures import JobsServer, new_jobs_server
+from tests.conftest import REPO
+from tests.integration.test_local_cli import instance_dirs
+from tests.jobs.conftest import submitted_id, wait_until
+
+FINAL = {"SUCCEEDED", "FAILED", "FAILED_SETUP", "FAILED_NO_RESOURCE", "FAILED_CONTROLLER",
+         "CANCELLED"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def jobs_server() -> Iterator[JobsServer]:
+    server = new_jobs_server()
+    try:
+        server.start_replica()
+        yield server
+    finally:
+        server.stop()
+
+
+def server_job(server: JobsServer, job_id: int) -> dict:  # type: ignore[type-arg]
+    """The job's record in the server's state store (polling through the CLI would start a
+    Python process per look)."""
+    store = StateStore(server.home / "state.db")
+    try:
+        record = JobStore(store).get(job_id)
+        assert record is not None, f"no managed job {job_id}"
+        return record.to_public()
+    finally:
+        store.close()
+
+
+def wait_server_final(server: JobsServer, job_id: int, timeout: float = 90) -> dict:  # type: ignore[type-arg]
+    return wait_until(
+        lambda: (lambda j: j if j["status"] in FINAL else None)(server_job(server, job_id)),
+        timeout,
+        f"managed job {job_id} to finish",
+    )
+
+
+def preempt(server: JobsServer) -> None:
+    """Take the job's node away under it, with the server machine's environment."""
+    (victim,) = instance_dirs(server.home)
+    code = (
+        "import asyncio, sys\n"
+        "from styx.providers.local.provider import LocalProvider\n"
+        "asyncio.run(LocalProvider().terminate(sys.argv[1]))\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, victim.name],
+        env=server.env, check=True, timeout=60, cwd=str(REPO),
+    )  # fmt: skip
+
+
+def test_a_managed_job_survives_its_client_and_a_preemption(
+    jobs_server: JobsServer, tmp_path: Path
+) -> None:
+    server = jobs_server
+    alice, bob = tmp_path / "alice", tmp_path / "bob"
+    alice.mkdir()
+    bob.mkdir()
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    task = tmp_path / "ckpt.yaml"
+    task.write_text(
+        "name: resumable\n"
+        "resources: {infra: local}\n"
+        f"envs: {{CKPT: {ckpt}}}\n"
+        "run: |\n"
+        "  f=$CKPT/$SKYPILOT_TASK_ID; i=$(cat $f 2>/dev/null || echo 0)\n"
+        "  echo resume-from=$i\n"
+        "  while [ $i -lt 30 ]; do i=$((i+1)); echo $i > $f.tmp; mv $f.tmp $f; sleep 0.1; done\n"
+        "  echo done-at=$i\n"
+    )
+    # The client submits and exits: the job is the server's from here on.
+    launched = run_styx(server.client_env(alice, "alice"), "jobs", "launch", "-y", "-d", str(task))
+    assert launched.returncode == 0, launched.stderr
+    job_id = submitted_id(launched.stdout)
+    assert not (alice / "jobs").exists()  # no controller, no job files on the client machine
+    # The controller is the server's own process (the leader), never one on the client.
+    pids = {int((server.home / "jobs" / "controller.pid").read_text())}
+    assert pids <= {r.process.pid for r in server.replicas}
+
+    wait_until(
+        lambda: any(int(p.read_text() or 0) >= 5 for p in ckpt.glob("sky-*[0-9]")), 60, "progress"
+    )
+    preempt(server)
+    record = wait_server_final(server, job_id)
+    assert (record["status"], record["recovery_count"], record["owner"]) == (
+        "SUCCEEDED",
+        1,
+        "alice",
+    ), record
+
+    # A later, separate client process sees it through the server.
+    env = server.client_env(alice, "alice")
+    queue = run_styx(env, "jobs", "queue", "--json")
+    assert queue.returncode == 0, queue.stderr
+    (seen,) = [j for j in json.loads(queue.stdout) if j["job_id"] == job_id]
+    assert (seen["status"], seen["recovery_count"], seen["name"]) == ("SUCCEEDED", 1, "resumable")
+    table = run_styx(env, "jobs", "queue")
+    assert "SUCCEEDED" in table.stdout and "resumable" in table.stdout, table
+    log = run_styx(env, "jobs", "logs", str(job_id))
+    assert log.returncode == 0, log.stderr
+    resumed = [int(ln.split("=")[1]) for ln in log.stdout.splitlines() if "resume-from=" in ln]
+    assert resumed[0] == 0 and len(resumed) == 2 and resumed[1] >= 5, log.stdout
+    assert "done-at=30" in log.stdout
+    assert instance_dirs(server.home) == []
+
+    # The same JSON as the server machine's own in-process `styx jobs queue` (admin view).
+    local = run_styx(server.env, "jobs", "queue", "--json")
+    everyone = run_styx(env, "jobs", "queue", "--json", "--all-users")
+    assert json.loads(everyone.stdout) == json.loads(local.stdout)
+
+    # Another user: not in their queue, and their logs/cancel of it answer "not found".
+    bob_env = server.client_env(bob, "bob")
+    assert json.loads(run_styx(bob_env, "jobs", "queue", "--json").stdout) == []
+    for args in (("jobs", "logs", str(job_id)), ("jobs", "cancel", "-y", str(job_id))):
+        out = run_styx(bob_env, *args)
+        assert out.returncode != 0 and f"managed job {job_id} not found" in out.stderr, out
+    denied = run_styx(bob_env, "jobs", "queue", "--all-users")
+    assert denied.returncode != 0 and "only an admin" in denied.stderr
+
+    # cost-report: alice's job cluster is hers; bob sees none of it.
+    mine = json.loads(run_styx(env, "cost-report", "--json").stdout)
+    theirs = json.loads(run_styx(bob_env, "cost-report", "--json").stdout)
+    cluster = seen["cluster"] or f"managed-{job_id}"
+    assert all(c["cluster"] != cluster for c in theirs["clusters"]), theirs
+    assert theirs["total_cost"] == 0
+    assert {c["cluster"] for c in mine["clusters"]} <= {
+        c["cluster"]
+        for c in json.loads(run_styx(server.env, "cost-report", "--json").stdout)["clusters"]
+    }
+
+
+def test_cancel_through_the_server_is_the_owners(jobs_server: JobsServer, tmp_path: Path) -> None:
+    server = jobs_server
+    task = tmp_path / "long.yaml"
+    task.write_text("resources: {infra: local}\nrun: sleep 120\n")
+    bob_env = server.client_env(tmp_path, "bob")
+    job_id = submitted_id(run_styx(bob_env, "jobs", "launch", "-y", "-d", str(task)).stdout)
+    # alice is an admin, but without --all-users she sees her own jobs only.
+    alice_env = server.client_env(tmp_path, "alice")
+    refused = run_styx(alice_env, "jobs", "cancel", "-y", str(job_id))
+    assert refused.returncode != 0 and "not found" in refused.stderr
+    cancelled = run_styx(bob_env, "jobs", "cancel", "-y", str(job_id))
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert f"Cancelling managed job(s) {job_id}." in cancelled.stdout
+    record = wait_server_final(server, job_id)
+    assert (record["status"], record["owner"]) == ("CANCELLED", "bob")
+    again = run_styx(bob_env, "jobs", "cancel", "-y", "--all")
+    assert again.returncode == 0 and "No unfinished managed jobs." in again.stdout
