@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from styx.jobs.runner import cluster_name_for
 from styx.jobs.store import JobStore
 from styx.state.store import StateStore
 from tests.api.conftest import run_styx
@@ -138,16 +139,14 @@ def test_a_managed_job_survives_its_client_and_a_preemption(
     denied = run_styx(bob_env, "jobs", "queue", "--all-users")
     assert denied.returncode != 0 and "only an admin" in denied.stderr
 
-    # cost-report: alice's job cluster is hers; bob sees none of it.
+    # cost-report: the job's clusters (both incarnations) are alice's; bob sees none of them.
+    cluster = cluster_name_for(job_id)
     mine = json.loads(run_styx(env, "cost-report", "--json").stdout)
     theirs = json.loads(run_styx(bob_env, "cost-report", "--json").stdout)
-    cluster = seen["cluster"] or f"managed-{job_id}"
-    assert all(c["cluster"] != cluster for c in theirs["clusters"]), theirs
-    assert theirs["total_cost"] == 0
-    assert {c["cluster"] for c in mine["clusters"]} <= {
-        c["cluster"]
-        for c in json.loads(run_styx(server.env, "cost-report", "--json").stdout)["clusters"]
-    }
+    assert [c["cluster"] for c in mine["clusters"]].count(cluster) == 2, mine
+    assert theirs["clusters"] == [] and theirs["total_cost"] == 0, theirs
+    table = run_styx(bob_env, "cost-report")
+    assert table.returncode == 0 and "No cluster ran in the last 30 day(s)." in table.stdout
 
 
 def test_cancel_through_the_server_is_the_owners(jobs_server: JobsServer, tmp_path: Path) -> None:
@@ -167,3 +166,42 @@ def test_cancel_through_the_server_is_the_owners(jobs_server: JobsServer, tmp_pa
     assert (record["status"], record["owner"]) == ("CANCELLED", "bob")
     again = run_styx(bob_env, "jobs", "cancel", "-y", "--all")
     assert again.returncode == 0 and "No unfinished managed jobs." in again.stdout
+
+
+def test_storage_and_check_go_to_the_server(jobs_server: JobsServer, tmp_path: Path) -> None:
+    from styx.storage.spec import BucketRef, StoreKind
+    from styx.storage.state import StorageState, new_record
+
+    server = jobs_server
+    store = StateStore(server.home / "state.db")
+    try:  # buckets as launches through the server record them: each with its user as owner
+        for owner in ("alice", "bob"):
+            ref = BucketRef(StoreKind.S3, f"styx-{owner}-data")
+            StorageState(store).add_bucket(new_record(ref, "us-east-1", True, None, owner))
+    finally:
+        store.close()
+    alice_env = server.client_env(tmp_path, "alice")
+    bob_env = server.client_env(tmp_path, "bob")
+    mine = run_styx(alice_env, "storage", "ls", "--json")
+    assert mine.returncode == 0, mine.stderr
+    assert [b["name"] for b in json.loads(mine.stdout)] == ["styx-alice-data"]
+    # The same JSON as the server machine's own in-process listing.
+    local = json.loads(run_styx(server.env, "storage", "ls", "--json").stdout)
+    everyone = json.loads(run_styx(alice_env, "storage", "ls", "--json", "--all-users").stdout)
+    assert everyone == local and {b["name"] for b in local} == {"styx-alice-data", "styx-bob-data"}
+    table = run_styx(bob_env, "storage", "ls")
+    assert "styx-bob-data" in table.stdout and "styx-alice-data" not in table.stdout, table
+    # bob cannot delete (nor learn of) alice's bucket; nothing is deleted.
+    refused = run_styx(bob_env, "storage", "delete", "-y", "styx-alice-data")
+    assert refused.returncode == 1 and "bucket 'styx-alice-data' not found" in refused.stderr
+    assert len(json.loads(run_styx(server.env, "storage", "ls", "--json").stdout)) == 2
+
+    # check: the server's credentials and its enabled-clouds file, not the client's.
+    checked = run_styx(alice_env, "check", "local", "--json")
+    assert checked.returncode == 0, checked.stderr
+    assert [(c["cloud"], c["enabled"]) for c in json.loads(checked.stdout)] == [("local", True)]
+    saved = json.loads((server.home / "enabled_clouds.json").read_text())
+    assert "local" in saved["enabled"]
+    assert not (tmp_path / "enabled_clouds.json").exists()
+    local_check = json.loads(run_styx(server.env, "check", "local", "--json").stdout)
+    assert local_check == json.loads(checked.stdout)
