@@ -58,11 +58,13 @@ class JobsServer:
         wait_healthy(replica.endpoint, process)
         return replica
 
-    def client_env(self, home: Path, user: str) -> dict[str, str]:
+    def client_env(self, home: Path, user: str, endpoint: str | None = None) -> dict[str, str]:
         """A client machine: its own home, the endpoint, the user's token."""
         env = {k: v for k, v in os.environ.items() if k not in ("STYX_DB_URL", "STYX_API_TOKEN")}
         env.update(
-            STYX_HOME=str(home), STYX_API_SERVER=self.endpoint, STYX_API_TOKEN=self.tokens[user]
+            STYX_HOME=str(home),
+            STYX_API_SERVER=endpoint or self.endpoint,
+            STYX_API_TOKEN=self.tokens[user],
         )
         return env
 

@@ -16,7 +16,7 @@ import pytest
 from styx.jobs.runner import cluster_name_for
 from styx.jobs.store import JobStore
 from styx.state.store import StateStore
-from tests.api.conftest import run_styx
+from tests.api.conftest import fresh_database, run_styx
 from tests.api.jobsrv_fixtures import JobsServer, new_jobs_server
 from tests.conftest import REPO
 from tests.integration.test_local_cli import instance_dirs
@@ -205,3 +205,36 @@ def test_storage_and_check_go_to_the_server(jobs_server: JobsServer, tmp_path: P
     assert not (tmp_path / "enabled_clouds.json").exists()
     local_check = json.loads(run_styx(server.env, "check", "local", "--json").stdout)
     assert local_check == json.loads(checked.stdout)
+
+
+def test_one_controller_across_replicas_and_takeover_on_postgres(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Two replicas on one PostgreSQL database (and one home): the first holds the leader lock
+    and runs the controller; killed, the other takes over and adopts the running job."""
+    server = new_jobs_server(fresh_database(postgres_url))
+    try:
+        first = server.start_replica()
+        second = server.start_replica()
+        pid_file = server.home / "jobs" / "controller.pid"
+        wait_until(pid_file.exists, 30, "a leader")
+        assert int(pid_file.read_text()) == first.process.pid
+        gate = tmp_path / "gate"
+        task = tmp_path / "gated.yaml"
+        task.write_text(
+            "resources: {infra: local}\n"
+            f"run: echo started; while [ ! -e {gate} ]; do sleep 0.1; done; echo finished\n"
+        )
+        env = server.client_env(tmp_path, "alice", second.endpoint)
+        job_id = submitted_id(run_styx(env, "jobs", "launch", "-y", "-d", str(task)).stdout)
+        wait_until(lambda: server_job(server, job_id)["status"] == "RUNNING", 60, "RUNNING")
+        first.process.kill()  # the leader replica dies: its database session, and lock, go
+        first.process.wait()
+        wait_until(lambda: int(pid_file.read_text()) == second.process.pid, 30, "a new leader")
+        gate.touch()
+        record = wait_server_final(server, job_id)
+        assert (record["status"], record["recovery_count"]) == ("SUCCEEDED", 0), record
+        log = run_styx(env, "jobs", "logs", str(job_id)).stdout
+        assert log.count("started") == 1 and "finished" in log, log  # adopted, not rerun
+    finally:
+        server.stop()
