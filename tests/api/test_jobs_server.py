@@ -6,6 +6,7 @@ only their own jobs."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -238,3 +239,32 @@ def test_one_controller_across_replicas_and_takeover_on_postgres(
         assert log.count("started") == 1 and "finished" in log, log  # adopted, not rerun
     finally:
         server.stop()
+
+
+def test_the_leader_lock_is_held_in_postgres_across_homes(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replicas on different machines share only the database: its advisory lock alone keeps
+    a second controller from starting; it is free again once the leader lets go."""
+    from styx.db import open_database
+    from styx.server.jobs_leader import LeaderLock
+
+    url = "postgresql+psycopg://" + fresh_database(postgres_url).split("://", 1)[1]
+    dbs = [open_database(url), open_database(url)]
+    locks = [LeaderLock(db) for db in dbs]
+    homes = [tmp_path / "replica-a", tmp_path / "replica-b"]
+    try:
+        for home, lock, expected in zip(homes, locks, (True, False), strict=True):
+            home.mkdir()
+            monkeypatch.setenv("STYX_HOME", str(home))
+            assert lock.try_acquire() is expected
+        assert locks[0].still_held()
+        monkeypatch.setenv("STYX_HOME", str(homes[0]))
+        locks[0].release()
+        monkeypatch.setenv("STYX_HOME", str(homes[1]))
+        assert locks[1].try_acquire() is True
+        assert int((homes[1] / "jobs" / "controller.pid").read_text()) == os.getpid()
+        locks[1].release()
+    finally:
+        for db in dbs:
+            db.close()
