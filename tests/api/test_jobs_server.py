@@ -268,3 +268,15 @@ def test_the_leader_lock_is_held_in_postgres_across_homes(
     finally:
         for db in dbs:
             db.close()
+
+
+def test_a_client_of_a_server_never_starts_a_controller(
+    styx_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from styx.errors import StyxError
+    from styx.jobs.daemon import ensure_controller
+
+    monkeypatch.setenv("STYX_API_SERVER", "http://127.0.0.1:9")
+    with pytest.raises(StyxError, match="managed jobs run on the API server"):
+        ensure_controller()
+    assert not (styx_home / "jobs" / "controller.pid").exists()
