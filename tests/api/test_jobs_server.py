@@ -169,6 +169,18 @@ def test_cancel_through_the_server_is_the_owners(jobs_server: JobsServer, tmp_pa
     assert again.returncode == 0 and "No unfinished managed jobs." in again.stdout
 
 
+def test_launch_follows_the_job_through_the_server(jobs_server: JobsServer, tmp_path: Path) -> None:
+    """Without -d the client follows the job's log from the server and exits with its code."""
+    task = tmp_path / "fails.yaml"
+    task.write_text("name: fails\nresources: {infra: local}\nrun: echo hi-from-managed; exit 3\n")
+    out = run_styx(jobs_server.client_env(tmp_path, "bob"), "jobs", "launch", "-y", str(task))
+    job_id = submitted_id(out.stdout)
+    assert out.returncode == 3, out
+    assert "hi-from-managed" in out.stdout
+    assert f"styx: managed job {job_id} FAILED" in out.stderr
+    assert server_job(jobs_server, job_id)["owner"] == "bob"
+
+
 def test_storage_and_check_go_to_the_server(jobs_server: JobsServer, tmp_path: Path) -> None:
     from styx.storage.spec import BucketRef, StoreKind
     from styx.storage.state import StorageState, new_record

@@ -122,7 +122,10 @@ class JobsLeader:
                 if got:
                     self.leading = True
                     log.info("managed jobs: this replica runs the controller")
-                    await self._lead()
+                    try:
+                        await self._lead()
+                    except Exception:  # a broken controller must not end leadership for good
+                        log.exception("managed jobs: the controller failed; starting it again")
                     self.leading = False
                     await asyncio.to_thread(self.lock.release)
                 await asyncio.sleep(LEADER_POLL_S)

@@ -19,6 +19,7 @@ from styx.db.users import User
 from styx.errors import StyxError
 
 JOB_LOG_POLL_S = 0.3
+LOG_CHUNK = 64 * 1024  # a long log goes to the request's output in pieces, not one row
 
 
 def _visible(owner: str | None, user: User, args: dict[str, Any]) -> bool:
@@ -108,10 +109,9 @@ async def jobs_logs(args: dict[str, Any], user: User, printer: Printer) -> dict[
         if path.exists():
             with open(path, encoding="utf-8", errors="replace") as f:
                 f.seek(offset)
-                chunk = f.read()
+                while chunk := f.read(LOG_CHUNK):
+                    printer.output(chunk)
                 offset = f.tell()
-            if chunk:
-                printer.output(chunk)
         if final or not follow:
             return job_wire(job)
         await asyncio.sleep(JOB_LOG_POLL_S)
