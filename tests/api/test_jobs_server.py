@@ -71,6 +71,7 @@ def preempt(server: JobsServer) -> None:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_managed_job_survives_its_client_and_a_preemption(
     jobs_server: JobsServer, tmp_path: Path
 ) -> None:
@@ -220,6 +221,7 @@ def test_storage_and_check_go_to_the_server(jobs_server: JobsServer, tmp_path: P
     assert local_check == json.loads(checked.stdout)
 
 
+@pytest.mark.slow
 def test_one_controller_across_replicas_and_takeover_on_postgres(
     postgres_url: str, tmp_path: Path
 ) -> None:
