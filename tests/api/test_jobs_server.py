@@ -104,6 +104,10 @@ def test_a_managed_job_survives_its_client_and_a_preemption(
     wait_until(
         lambda: any(int(p.read_text() or 0) >= 5 for p in ckpt.glob("sky-*[0-9]")), 60, "progress"
     )
+    # The first attempt's output is in the controller's copy before its node goes (on a busy
+    # machine the log stream can start late, and a vanished node takes its own log with it).
+    run_log = server.home / "jobs" / str(job_id) / "run.log"
+    wait_until(lambda: run_log.exists() and "resume-from=0" in run_log.read_text(), 60, "log")
     preempt(server)
     record = wait_server_final(server, job_id)
     assert (record["status"], record["recovery_count"], record["owner"]) == (
