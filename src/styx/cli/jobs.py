@@ -83,6 +83,12 @@ def _api(all_users: bool = False) -> Any:
     return api
 
 
+def _users(all_users: bool) -> dict[str, bool]:
+    """``all_users`` for the server's calls only (the in-process ones have no such argument:
+    :func:`_api` refused --all-users without a server)."""
+    return {"all_users": True} if all_users else {}
+
+
 def _write(text: str) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
@@ -105,7 +111,7 @@ def _exit_for(job: Any) -> None:
 def queue(as_json: bool, show_all: bool, all_users: bool) -> None:
     """Show managed jobs (unfinished ones and the 20 most recently finished)."""
     api = _api(all_users)
-    records = api.queue(include_all=show_all, **({"all_users": True} if all_users else {}))
+    records = api.queue(include_all=show_all, **_users(all_users))
     if as_json:
         print_json([j.to_public() for j in records])
         return
@@ -142,7 +148,7 @@ def queue(as_json: bool, show_all: bool, all_users: bool) -> None:
 def logs(job_id: int, follow: bool, all_users: bool) -> None:
     """Print (and follow) a managed job's output, across every cluster it ran on."""
     api = _api(all_users)
-    job = api.stream_log(job_id, follow, _write, **({"all_users": True} if all_users else {}))
+    job = api.stream_log(job_id, follow, _write, **_users(all_users))
     if follow and job.status.final and job.status.value != "SUCCEEDED":
         code = job.exit_code
         sys.exit(code if isinstance(code, int) and 0 < code < 256 else 1)
@@ -166,8 +172,7 @@ def cancel(job_ids: tuple[int, ...], all_jobs: bool, yes: bool, all_users: bool)
     if not yes and sys.stdin.isatty():
         what = "every unfinished managed job" if all_jobs else f"managed job(s) {list(job_ids)}"
         click.confirm(f"Cancel {what}?", default=True, abort=True)
-    extra = {"all_users": True} if all_users else {}
-    marked, done = api.cancel(list(job_ids), all_jobs, **extra)
+    marked, done = api.cancel(list(job_ids), all_jobs, **_users(all_users))
     if marked:
         click.echo(f"Cancelling managed job(s) {', '.join(map(str, marked))}.")
     for job_id in done:
