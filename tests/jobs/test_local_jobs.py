@@ -194,6 +194,10 @@ def test_a_lost_node_is_recovered_across_a_controller_kill_and_resumes(
     wait_until(
         lambda: any(int(p.read_text() or 0) >= 5 for p in ckpt.glob("sky-*[0-9]")), 60, "progress"
     )
+    # The first attempt's output is in the controller's copy before its node goes (on a busy
+    # machine the log stream can start late, and a vanished node takes its own log with it).
+    run_log = jobs_home / "jobs" / str(job_id) / "run.log"
+    wait_until(lambda: run_log.exists() and "resume-from=0" in run_log.read_text(), 60, "log")
     import asyncio
 
     from styx.jobs.store import JobStore

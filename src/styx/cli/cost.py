@@ -21,12 +21,18 @@ def _days(ctx: click.Context, param: click.Parameter, value: float) -> float:
     "--days", type=float, default=30.0, show_default=True, callback=_days,
     help="only the last N days",
 )  # fmt: skip
-def cost_report(as_json: bool, days: float) -> None:
+@click.option("-u", "--all-users", is_flag=True, help="every user's clusters (API server admins)")
+def cost_report(as_json: bool, days: float, all_users: bool) -> None:
     """Show what each cluster cost (alive or gone), the total and the current hourly burn."""
+    from styx.client.remote_ops import remote_ops_for
     from styx.cost.report import build_report, money
-    from styx.state import open_store
 
-    report = build_report(open_store(), days)
+    if remote := remote_ops_for(all_users):  # the user's own clusters (admins: --all-users)
+        report = remote.cost_report(days, all_users)
+    else:
+        from styx.state import open_store
+
+        report = build_report(open_store(), days)
     if as_json:
         print_json(report.to_dict())
         return

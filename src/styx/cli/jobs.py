@@ -26,7 +26,6 @@ def launch(
     entrypoint: tuple[str, ...], yes: bool, detach_run: bool, retry_until_up: bool, **opts: Any
 ) -> None:
     """Submit a task (or a pipeline: one managed job per stage, in order) as a managed job."""
-    from styx.jobs import api
     from styx.pipeline import Pipeline
     from styx.task import warn_unsupported
 
@@ -55,7 +54,7 @@ def launch(
             else (f"'{stages[0].name or 'task'}'")
         )
         click.confirm(f"Launch {what} as a managed job?", default=True, abort=True)
-    ids = api.submit(stages, pipeline=pipeline_name, retry_until_up=retry_until_up)
+    ids = _api().submit(stages, pipeline=pipeline_name, retry_until_up=retry_until_up)
     if len(ids) == 1:
         click.echo(f"Managed job {ids[0]} submitted.")
     else:
@@ -65,11 +64,29 @@ def launch(
         return
     last = None
     for job_id in ids:
-        last = api.stream_log(job_id, True, _write)
+        last = _api().stream_log(job_id, True, _write)
         if last.status.value != "SUCCEEDED":
             break
     assert last is not None
     _exit_for(last)
+
+
+def _api(all_users: bool = False) -> Any:
+    """Where managed jobs live: the API server when one is configured (its controller runs
+    them), else this machine (styx.jobs.api, whose calls have the same shapes)."""
+    from styx.client.remote_ops import remote_ops_for
+
+    if remote := remote_ops_for(all_users):
+        return remote
+    from styx.jobs import api
+
+    return api
+
+
+def _users(all_users: bool) -> dict[str, bool]:
+    """``all_users`` for the server's calls only (the in-process ones have no such argument:
+    :func:`_api` refused --all-users without a server)."""
+    return {"all_users": True} if all_users else {}
 
 
 def _write(text: str) -> None:
@@ -90,11 +107,11 @@ def _exit_for(job: Any) -> None:
 @jobs.command("queue")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 @click.option("-a", "--all", "show_all", is_flag=True, help="every job, not only recent ones")
-def queue(as_json: bool, show_all: bool) -> None:
+@click.option("-u", "--all-users", is_flag=True, help="every user's jobs (API server admins)")
+def queue(as_json: bool, show_all: bool, all_users: bool) -> None:
     """Show managed jobs (unfinished ones and the 20 most recently finished)."""
-    from styx.jobs import api
-
-    records = api.queue(include_all=show_all)
+    api = _api(all_users)
+    records = api.queue(include_all=show_all, **_users(all_users))
     if as_json:
         print_json([j.to_public() for j in records])
         return
@@ -127,11 +144,11 @@ def queue(as_json: bool, show_all: bool) -> None:
 @jobs.command("logs")
 @click.argument("job_id", type=int)
 @click.option("-f", "--follow/--no-follow", default=True, help="follow until the job ends")
-def logs(job_id: int, follow: bool) -> None:
+@click.option("-u", "--all-users", is_flag=True, help="any user's job (API server admins)")
+def logs(job_id: int, follow: bool, all_users: bool) -> None:
     """Print (and follow) a managed job's output, across every cluster it ran on."""
-    from styx.jobs import api
-
-    job = api.stream_log(job_id, follow, _write)
+    api = _api(all_users)
+    job = api.stream_log(job_id, follow, _write, **_users(all_users))
     if follow and job.status.final and job.status.value != "SUCCEEDED":
         code = job.exit_code
         sys.exit(code if isinstance(code, int) and 0 < code < 256 else 1)
@@ -141,10 +158,12 @@ def logs(job_id: int, follow: bool) -> None:
 @click.argument("job_ids", type=int, nargs=-1)
 @click.option("-a", "--all", "all_jobs", is_flag=True, help="every unfinished managed job")
 @click.option("-y", "--yes", is_flag=True, help="do not ask for confirmation")
-def cancel(job_ids: tuple[int, ...], all_jobs: bool, yes: bool) -> None:
+@click.option("-u", "--all-users", is_flag=True, help="any user's jobs (API server admins)")
+def cancel(job_ids: tuple[int, ...], all_jobs: bool, yes: bool, all_users: bool) -> None:
     """Cancel managed jobs; their clusters are torn down."""
     from styx.errors import StyxError
-    from styx.jobs import api
+
+    api = _api(all_users)
 
     if not job_ids and not all_jobs:
         raise StyxError("jobs cancel: give job ids or --all")
@@ -153,7 +172,7 @@ def cancel(job_ids: tuple[int, ...], all_jobs: bool, yes: bool) -> None:
     if not yes and sys.stdin.isatty():
         what = "every unfinished managed job" if all_jobs else f"managed job(s) {list(job_ids)}"
         click.confirm(f"Cancel {what}?", default=True, abort=True)
-    marked, done = api.cancel(list(job_ids), all_jobs)
+    marked, done = api.cancel(list(job_ids), all_jobs, **_users(all_users))
     if marked:
         click.echo(f"Cancelling managed job(s) {', '.join(map(str, marked))}.")
     for job_id in done:

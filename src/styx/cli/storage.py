@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import Any
 
 import click
 
@@ -15,13 +16,32 @@ def storage() -> None:
     """List or delete buckets Styx created."""
 
 
-@storage.command("ls")
-@click.option("--json", "as_json", is_flag=True, help="print JSON")
-def ls(as_json: bool) -> None:
-    """List the buckets Styx created."""
+def _list_buckets(all_users: bool) -> list[Any]:
+    from styx.client.remote_ops import remote_ops_for
+
+    if remote := remote_ops_for(all_users):
+        return remote.list_buckets(all_users)
     from styx.storage.manage import list_buckets
 
-    buckets = list_buckets()
+    return list_buckets()
+
+
+async def _delete(name: str, all_users: bool) -> Any:
+    from styx.client.remote_ops import remote_ops_for
+
+    if remote := remote_ops_for(all_users):
+        return remote.delete_bucket(name, all_users)
+    from styx.storage import manage
+
+    return await manage.delete(name)
+
+
+@storage.command("ls")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@click.option("-u", "--all-users", is_flag=True, help="every user's buckets (API server admins)")
+def ls(as_json: bool, all_users: bool) -> None:
+    """List the buckets Styx created (through an API server: the user's own)."""
+    buckets = _list_buckets(all_users)
     if as_json:
         print_json(
             [
@@ -57,13 +77,13 @@ def ls(as_json: bool) -> None:
 @click.argument("names", nargs=-1)
 @click.option("-a", "--all", "all_buckets", is_flag=True, help="every bucket Styx created")
 @click.option("-y", "--yes", is_flag=True)
-def delete(names: tuple[str, ...], all_buckets: bool, yes: bool) -> None:
+@click.option("-u", "--all-users", is_flag=True, help="any user's buckets (API server admins)")
+def delete(names: tuple[str, ...], all_buckets: bool, yes: bool, all_users: bool) -> None:
     """Delete buckets Styx created, with everything in them."""
     from styx.errors import StyxError
-    from styx.storage import manage
 
     if all_buckets:
-        names = tuple(b.url for b in manage.list_buckets())
+        names = tuple(b.url for b in _list_buckets(all_users))
     if not names:
         raise click.UsageError("delete: name at least one bucket (or --all)")
     if not yes and sys.stdin.isatty():
@@ -71,7 +91,7 @@ def delete(names: tuple[str, ...], all_buckets: bool, yes: bool) -> None:
     failed = 0
     for name in names:  # one that cannot be deleted never keeps the others
         try:
-            record = asyncio.run(manage.delete(name))
+            record = asyncio.run(_delete(name, all_users))
         except StyxError as exc:
             failed += 1
             click.echo(f"styx: error: delete '{name}': {' '.join(str(exc).split())}", err=True)

@@ -40,7 +40,10 @@ def submit(
             if len(stages) == 1:
                 raise
             raise type(exc)(f"pipeline stage {index + 1}: {exc}") from None
+    from styx.config import owner_id
+
     jobs = _store()
+    owner = owner_id()  # the API user when a server runs this; clusters get theirs the same way
     ids: list[int] = []
     for index, task in enumerate(stages):
         staged = len(stages) > 1
@@ -53,6 +56,7 @@ def submit(
             pipeline_id=ids[0] if staged and ids else None,
             stage=index if staged else None,
             num_stages=len(stages) if staged else None,
+            owner=owner,
         )
         save_secrets(job_id, task.secrets)
         ids.append(job_id)
@@ -65,11 +69,14 @@ def queue(include_all: bool = False, recent_finished: int = 20) -> list[ManagedJ
     jobs = _store()
     ensure_controller_if_needed(jobs)
     everything = jobs.list()
-    if include_all:
-        return everything
-    finished = [j for j in everything if j.status.final][-recent_finished:]
+    return everything if include_all else recent(everything, recent_finished)
+
+
+def recent(jobs: list[ManagedJob], recent_finished: int = 20) -> list[ManagedJob]:
+    """The unfinished jobs and the ``recent_finished`` most recently finished, in order."""
+    finished = [j for j in jobs if j.status.final][-recent_finished:]
     keep = {j.job_id for j in finished}
-    return [j for j in everything if not j.status.final or j.job_id in keep]
+    return [j for j in jobs if not j.status.final or j.job_id in keep]
 
 
 def ensure_controller_if_needed(jobs: JobStore) -> None:

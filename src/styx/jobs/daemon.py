@@ -54,8 +54,30 @@ def controller_pid() -> int | None:
         return None
 
 
+# Set by an API server that runs the controller itself (styx.server.jobs_leader): then no
+# command it runs starts a detached one.
+_RUN_BY_SERVER = False
+
+
+def run_by_server() -> None:
+    global _RUN_BY_SERVER
+    _RUN_BY_SERVER = True
+
+
 def ensure_controller() -> bool:
-    """Start the controller unless one runs; True when one was started."""
+    """Start the controller unless one runs; True when one was started. Never on a client of
+    an API server: its managed jobs run on the server, under the server's controller."""
+    if _RUN_BY_SERVER:
+        return False
+    from styx.client.settings import configured
+
+    if (settings := configured()) is not None:
+        from styx.errors import StyxError
+
+        raise StyxError(
+            f"managed jobs run on the API server {settings.endpoint}: this machine starts no "
+            "controller (use `styx jobs ...`, which goes to the server)"
+        )
     fd = _try_lock()
     if fd is None:
         return False

@@ -92,6 +92,7 @@ class ManagedJob:
     exit_code: int | None = None
     failure_reason: str | None = None
     updated_at: float = 0.0
+    owner: str | None = None  # who submitted it (the API user through a server)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ManagedJob:
@@ -118,6 +119,7 @@ class ManagedJob:
             "started_at": self.started_at,
             "ended_at": self.ended_at,
             "failure_reason": self.failure_reason,
+            "owner": self.owner,
         }
         if self.pipeline_id is not None:
             out["pipeline"] = self.pipeline

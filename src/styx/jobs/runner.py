@@ -71,6 +71,12 @@ class JobRunner:
     # ---- the whole life ----------------------------------------------------------------------
 
     async def run(self) -> None:
+        from styx.config import REQUEST_OWNER
+
+        # The job's clusters belong to whoever submitted it (set for this task only).
+        job = self.jobs.get(self.job_id)
+        if job is not None and job.owner is not None:
+            REQUEST_OWNER.set(job.owner)
         self._log = LogCopy(self.job_id)
         try:
             await self._run()

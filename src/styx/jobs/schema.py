@@ -30,3 +30,9 @@ CREATE TABLE managed_jobs (
 );
 CREATE INDEX managed_jobs_by_status ON managed_jobs(status);
 """
+
+# Who submitted each job (the API user through a server, else user-host as clusters have):
+# a user sees and cancels only their own. Portable SQL (SQLite and PostgreSQL).
+MANAGED_JOBS_OWNER_DDL = """
+ALTER TABLE managed_jobs ADD COLUMN owner TEXT;
+"""

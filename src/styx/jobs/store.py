@@ -28,13 +28,14 @@ class JobStore:
         pipeline_id: int | None = None,
         stage: int | None = None,
         num_stages: int | None = None,
+        owner: str | None = None,
     ) -> int:
         now = time.time()
         with self.state.write() as db:
             cur = db.execute(
                 "INSERT INTO managed_jobs (name, status, task_yaml, base_dir, task_id, "
                 "retry_until_up, pipeline, pipeline_id, stage, num_stages, submitted_at, "
-                "updated_at) VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?)",
+                "updated_at, owner) VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     name,
                     ManagedJobStatus.PENDING.value,
@@ -47,6 +48,7 @@ class JobStore:
                     num_stages,
                     now,
                     now,
+                    owner,
                 ),
             )
             job_id = int(cur.lastrowid or 0)

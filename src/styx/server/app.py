@@ -103,8 +103,8 @@ async def submit(request: web.Request) -> web.Response:
         return _error(403, "--all-users: only an admin may see every user's clusters")
     cluster = await asyncio.to_thread(check_access, verb, args, user)
     store = _requests(request)
-    # The task file stays out of the database: it may hold secrets (its envs and secrets).
-    kept = {k: v for k, v in args.items() if k != "task"}
+    # Task files stay out of the database: they may hold secrets (their envs and secrets).
+    kept = {k: v for k, v in args.items() if k not in ("task", "stages")}
     request_id = await asyncio.to_thread(store.create, user.name, verb, kept, cluster)
     request.app[RUNNER_KEY].submit(request_id, verb, args, user)
     return web.json_response({"request_id": request_id}, status=202)
@@ -172,6 +172,9 @@ def make_app(db: ApiDatabase) -> web.Application:
     app.router.add_post("/api/requests/{id}/cancel", cancel_request)
 
     async def _shutdown(app: web.Application) -> None:
+        from styx.server.jobs_leader import stop_jobs_leader
+
+        await stop_jobs_leader(app)
         await app[RUNNER_KEY].shutdown()
         db.close()
 
@@ -182,6 +185,9 @@ def make_app(db: ApiDatabase) -> web.Application:
 
         store = RequestStore(db)
         await asyncio.to_thread(store.fail_orphans, socket.gethostname(), pid_alive)
+        from styx.server.jobs_leader import start_jobs_leader
+
+        start_jobs_leader(app, db)
 
     app.on_startup.append(_startup)
     app.on_shutdown.append(_shutdown)

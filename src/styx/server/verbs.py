@@ -25,6 +25,15 @@ VERBS: dict[str, bool] = {
     "start": True,
     "down": True,
     "autostop": True,
+    # managed jobs, storage, cost-report, check (styx.server.verbs_extra)
+    "jobs_launch": False,
+    "jobs_queue": False,
+    "jobs_logs": False,
+    "jobs_cancel": False,
+    "storage_ls": False,
+    "storage_delete": False,
+    "cost_report": False,
+    "check": False,
 }
 
 
@@ -99,7 +108,10 @@ def check_access(verb: str, args: dict[str, Any], user: User) -> str | None:
 async def run_verb(verb: str, args: dict[str, Any], user: User, printer: Printer) -> Any:
     """Run one verb through the core; return a JSON-ready result."""
     from styx import core
+    from styx.server.verbs_extra import EXTRA_VERBS, run_extra_verb
 
+    if verb in EXTRA_VERBS:
+        return await run_extra_verb(verb, args, user, printer)
     cluster = args.get("cluster")
     if verb == "launch":
         from styx.core.lifecycle import LaunchOptions

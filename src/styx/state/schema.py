@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from styx.cost.ledger import COST_DDL
-from styx.jobs.schema import MANAGED_JOBS_DDL
+from styx.jobs.schema import MANAGED_JOBS_DDL, MANAGED_JOBS_OWNER_DDL
 from styx.storage.ddl import STORAGE_DDL
 
 MIGRATIONS: list[str] = [
@@ -108,4 +108,6 @@ MIGRATIONS: list[str] = [
     STORAGE_DDL,
     # v5 (jobs): managed jobs (styx.jobs.store)
     MANAGED_JOBS_DDL,
+    # v6 (jobs): the owner of each managed job (the API server shows users their own)
+    MANAGED_JOBS_OWNER_DDL,
 ]
