@@ -6,6 +6,7 @@ import multiprocessing
 import socket
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -169,14 +170,43 @@ def test_stale_lock_of_dead_process_is_taken_over(state_target: StateTarget) -> 
         assert store.lock_holder("cluster:c1")["owner"] != "ghost"
 
 
-def test_a_lock_held_on_another_host_is_respected(state_target: StateTarget) -> None:
-    """A second replica cannot tell whether a process on another machine still runs: its lock
-    stands until that process releases it."""
+def test_a_lock_left_on_another_host(state_target: StateTarget) -> None:
+    """A lock row of a process on another machine: SQLite cannot tell whether it still runs, so
+    the lock stands; PostgreSQL knows that no live session holds it, so it is taken over."""
     store = state_target.open()
     with store.write() as db:
         db.execute(
             "INSERT INTO locks VALUES (?, ?, ?, ?, ?)",
             ("cluster:c1", "elsewhere", 2**22 + 12345, "another-host.invalid", 0.0),
         )
-    with pytest.raises(ClusterError, match="busy"), store.cluster_lock("c1"):
+    if state_target.backend == "sqlite":
+        with pytest.raises(ClusterError, match="busy"), store.cluster_lock("c1"):
+            pass
+    else:
+        with store.cluster_lock("c1"):
+            assert store.lock_holder("cluster:c1")["owner"] != "elsewhere"
+
+
+def _hold_lock(target: StateTarget, held: Any, release: Any) -> None:
+    store = target.open()
+    with store.cluster_lock("c1"):
+        held.set()
+        release.wait(60)
+
+
+def test_a_live_holder_in_another_process_keeps_its_lock(state_target: StateTarget) -> None:
+    store = state_target.open()
+    ctx = multiprocessing.get_context("spawn")
+    held, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_lock, args=(state_target, held, release))
+    holder.start()
+    try:
+        assert held.wait(60)
+        with pytest.raises(ClusterError, match=f"busy.*pid {holder.pid}"), store.cluster_lock("c1"):
+            pass
+    finally:
+        release.set()
+        holder.join(60)
+    assert holder.exitcode == 0
+    with store.cluster_lock("c1", wait_s=5):  # released by its holder
         pass

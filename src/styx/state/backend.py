@@ -10,7 +10,7 @@ answer ``row["col"]``, ``row[0]`` and ``dict(row)`` on both.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -45,6 +45,11 @@ class StateBackend(Protocol):
         ...
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
+
+    def session_lock(self, name: str) -> AbstractContextManager[Callable[[], bool | None]]:
+        """For the block: a ``take()`` that tries a lock the database itself releases when this
+        process dies (True: held; False: a live process holds it; None: not supported)."""
+        ...
 
     def schema_version(self) -> int: ...
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +27,7 @@ SCHEMA = "styx_state"
 # serialise the state's write transactions and its migrations.
 WRITE_LOCK_KEY = 0x57A7E
 MIGRATION_LOCK_KEY = 0x57A7F
+SESSION_LOCK_SPACE = 0x57A7  # the first key of the store's named session locks
 CONNECT_TIMEOUT_S = 10
 _MAX_IDLE = 8
 
@@ -173,6 +174,33 @@ class PostgresBackend:
                 yield self._active.tx
             finally:
                 self._active.tx = None
+
+    @contextlib.contextmanager
+    def session_lock(self, name: str) -> Iterator[Callable[[], bool]]:
+        """A connection of its own for the block; ``take()`` tries a session advisory lock named
+        ``name`` on it: True once held (for the rest of the block, released at its end, or by
+        the server if this process dies), False while another live session holds it."""
+        held = False
+        with self._pool.connection() as conn:
+
+            def take() -> bool:
+                nonlocal held
+                if not held:
+                    held = bool(
+                        conn.execute(
+                            "SELECT pg_try_advisory_lock(%s, hashtext(%s))",
+                            (SESSION_LOCK_SPACE, name),
+                        ).fetchone()[0]
+                    )
+                return held
+
+            try:
+                yield take
+            finally:
+                if held:
+                    conn.execute(
+                        "SELECT pg_advisory_unlock(%s, hashtext(%s))", (SESSION_LOCK_SPACE, name)
+                    )
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         tx = getattr(self._active, "tx", None)

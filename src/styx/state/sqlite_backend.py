@@ -11,7 +11,7 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,11 @@ class SqliteBackend:
             raise
         else:
             self._conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def session_lock(self, name: str) -> Iterator[Callable[[], bool | None]]:
+        """No sessions that outlive a process here: the store checks pids instead."""
+        yield lambda: None
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return self._conn.execute(sql, params).fetchall()

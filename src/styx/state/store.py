@@ -385,13 +385,14 @@ class StateStore:
 
     # ---- locks -------------------------------------------------------------------------------
 
-    def try_lock(self, name: str, owner: str) -> bool:
-        """Take a named lock; a lock whose holder process died on this host is taken over."""
+    def try_lock(self, name: str, owner: str, holder_gone: bool = False) -> bool:
+        """Take a named lock; a lock whose holder process died on this host is taken over (and
+        any other one when ``holder_gone``: the caller knows its holder's session ended)."""
         host = socket.gethostname()
         with self.write() as db:
             row = db.execute("SELECT * FROM locks WHERE name = ?", (name,)).fetchone()
             if row is not None:
-                stale = row["host"] == host and not pid_alive(int(row["pid"]))
+                stale = holder_gone or (row["host"] == host and not pid_alive(int(row["pid"])))
                 if not stale and row["owner"] != owner:
                     return False
             db.execute(
@@ -414,20 +415,29 @@ class StateStore:
     def cluster_lock(self, cluster: str, wait_s: float = 0.0) -> Iterator[None]:
         """Exclusive use of a cluster name for one operation (launch, down, start, stop)."""
         owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
+        name = f"cluster:{cluster}"
         deadline = time.monotonic() + wait_s
-        while not self.try_lock(f"cluster:{cluster}", owner):
-            if time.monotonic() >= deadline:
-                holder = self.lock_holder(f"cluster:{cluster}") or {}
-                raise ClusterError(
-                    f"cluster '{cluster}' is busy: another Styx process (pid "
-                    f"{holder.get('pid', '?')}) is operating on it; try again when it finishes",
-                    cluster=cluster,
-                )
-            time.sleep(0.2)
-        try:
-            yield
-        finally:
-            self.unlock(f"cluster:{cluster}", owner)
+        # On PostgreSQL the lock is also a session lock of this process's connection: the
+        # database drops it when the process (or its machine) dies, so a replica on another
+        # host can tell a dead holder from a live one. SQLite answers None: pid checks only.
+        with self._db.session_lock(name) as take_session:
+            while True:
+                session = take_session()
+                if session is not False and self.try_lock(name, owner, holder_gone=bool(session)):
+                    break
+                if time.monotonic() >= deadline:
+                    holder = self.lock_holder(name) or {}
+                    raise ClusterError(
+                        f"cluster '{cluster}' is busy: another Styx process (pid "
+                        f"{holder.get('pid', '?')} on {holder.get('host', '?')}) is operating "
+                        "on it; try again when it finishes",
+                        cluster=cluster,
+                    )
+                time.sleep(0.2)
+            try:
+                yield
+            finally:
+                self.unlock(name, owner)
 
 
 def pid_alive(pid: int) -> bool:
