@@ -13,7 +13,7 @@ import pytest
 from styx.errors import ClusterError, StyxError
 from styx.providers.instance import Instance, InstanceState, ProviderType
 from styx.state.schema import MIGRATIONS
-from styx.state.store import ClusterRecord, ClusterStatus, StateStore, open_store
+from styx.state.store import ClusterRecord, ClusterStatus, LockBusy, StateStore, open_store
 from tests.state.target import StateTarget
 
 
@@ -156,6 +156,10 @@ def test_cluster_lock_is_exclusive(state_target: StateTarget) -> None:
     with a.cluster_lock("c1"), pytest.raises(ClusterError, match="busy"), b.cluster_lock("c1"):
         pass
     with b.cluster_lock("c1"):  # released
+        pass
+    # Any name (e.g. one controller across replicas): the same lock, its own error.
+    busy = pytest.raises(LockBusy, match="jobs-controller")
+    with a.named_lock("jobs-controller"), busy, b.named_lock("jobs-controller"):
         pass
 
 

@@ -154,11 +154,16 @@ class PostgresBackend:
     kind = "postgresql"
 
     def __init__(self, url: str) -> None:
-        self._pool = _pool_for(url)
+        self._url = url
         self.where = self._pool.where
         self._active = threading.local()  # the thread's open write transaction, if any
         with self._pool.connection():
             pass  # fail now, with one line, if the server cannot be reached
+
+    @property
+    def _pool(self) -> _Pool:
+        # Looked up on each use: a forked child must not share its parent's connections.
+        return _pool_for(self._url)
 
     def close(self) -> None:
         """Nothing per store: the pool's connections serve every store of the process."""

@@ -28,7 +28,14 @@ from styx.state.backend import Connection, StateBackend, postgres_url
 from styx.state.schema import MIGRATIONS
 from styx.state.sqlite_backend import BUSY_TIMEOUT_S, SqliteBackend
 
-__all__ = ["BUSY_TIMEOUT_S", "ClusterRecord", "ClusterStatus", "JobRecord", "StateStore"]
+__all__ = [
+    "BUSY_TIMEOUT_S",
+    "ClusterRecord",
+    "ClusterStatus",
+    "JobRecord",
+    "LockBusy",
+    "StateStore",
+]
 
 
 class ClusterStatus(enum.StrEnum):
@@ -414,30 +421,48 @@ class StateStore:
     @contextlib.contextmanager
     def cluster_lock(self, cluster: str, wait_s: float = 0.0) -> Iterator[None]:
         """Exclusive use of a cluster name for one operation (launch, down, start, stop)."""
+        try:
+            with self.named_lock(f"cluster:{cluster}", wait_s):
+                yield
+        except LockBusy as busy:
+            raise ClusterError(
+                f"cluster '{cluster}' is busy: another Styx process (pid {busy.pid} on "
+                f"{busy.host}) is operating on it; try again when it finishes",
+                cluster=cluster,
+            ) from None
+
+    @contextlib.contextmanager
+    def named_lock(self, name: str, wait_s: float = 0.0) -> Iterator[None]:
+        """Exclusive use of ``name`` by this store across processes (and, on PostgreSQL,
+        machines) for the block; raises :class:`LockBusy` after ``wait_s`` seconds.
+
+        On PostgreSQL the lock is also a session lock of this process's connection: the
+        database drops it when the process (or its machine) dies, so a process on another host
+        can tell a dead holder from a live one. On SQLite only a holder on this host can be
+        found dead (by its pid)."""
         owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
-        name = f"cluster:{cluster}"
         deadline = time.monotonic() + wait_s
-        # On PostgreSQL the lock is also a session lock of this process's connection: the
-        # database drops it when the process (or its machine) dies, so a replica on another
-        # host can tell a dead holder from a live one. SQLite answers None: pid checks only.
         with self._db.session_lock(name) as take_session:
             while True:
-                session = take_session()
+                session = take_session()  # None on SQLite
                 if session is not False and self.try_lock(name, owner, holder_gone=bool(session)):
                     break
                 if time.monotonic() >= deadline:
                     holder = self.lock_holder(name) or {}
-                    raise ClusterError(
-                        f"cluster '{cluster}' is busy: another Styx process (pid "
-                        f"{holder.get('pid', '?')} on {holder.get('host', '?')}) is operating "
-                        "on it; try again when it finishes",
-                        cluster=cluster,
-                    )
+                    raise LockBusy(name, holder.get("pid", "?"), holder.get("host", "?"))
                 time.sleep(0.2)
             try:
                 yield
             finally:
                 self.unlock(name, owner)
+
+
+class LockBusy(StyxError):
+    """A named lock of the state store is held by another live process."""
+
+    def __init__(self, name: str, pid: object, host: object) -> None:
+        super().__init__(f"'{name}' is held by another Styx process (pid {pid} on {host})")
+        self.name, self.pid, self.host = name, pid, host
 
 
 def pid_alive(pid: int) -> bool:
