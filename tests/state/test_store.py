@@ -134,7 +134,7 @@ def _hammer(target: StateTarget, worker: int, count: int) -> None:
 
 
 def test_two_processes_write_at_once(state_target: StateTarget) -> None:
-    state_target.open()
+    # Nothing created beforehand: both processes migrate the empty database at once, too.
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_hammer, args=(state_target, w, 60)) for w in range(2)]
     for p in procs:
