@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.api.postgres import postgres_server
+from tests.state.target import StateTarget
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -22,6 +26,41 @@ def styx_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     reset_providers()  # providers cache cloud lookups: never carry them from test to test
     yield home
     _kill_leftover_local_processes(home)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One PostgreSQL server for the whole session (tests/api, tests/state): each test takes its
+    own database on it with :func:`fresh_database`."""
+    try:
+        with postgres_server() as url:
+            yield url
+    except RuntimeError as exc:
+        pytest.skip(f"PostgreSQL could not start: {exc}")
+
+
+def fresh_database(base_url: str) -> str:
+    """A new, empty database on the PostgreSQL server of ``base_url``."""
+    import psycopg
+
+    name = f"styx_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return base_url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def state_target(
+    request: pytest.FixtureRequest, styx_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> StateTarget:
+    """The test's state store on each back-end; ``open_store()`` (so every command run in
+    process) finds the same one: ``$STYX_HOME/state.db``, or ``STYX_DB_URL`` set to a fresh
+    database on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return StateTarget("sqlite", path=styx_home / "state.db")
+    url = fresh_database(request.getfixturevalue("postgres_url"))
+    monkeypatch.setenv("STYX_DB_URL", url)
+    return StateTarget("postgres", url=url)
 
 
 def _kill_leftover_local_processes(home: Path) -> None:

@@ -10,7 +10,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,33 +18,10 @@ import pytest
 
 from styx.db import open_database
 from styx.db.users import UserStore
-from tests.api.postgres import free_port, postgres_server
-from tests.conftest import REPO, _kill_leftover_local_processes
+from tests.api.postgres import free_port
+from tests.conftest import REPO, _kill_leftover_local_processes, fresh_database
 
 BACKENDS = ["sqlite", "postgres"]
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    try:
-        with postgres_server() as url:
-            yield url
-    except RuntimeError as exc:
-        pytest.skip(f"PostgreSQL could not start: {exc}")
-
-
-def fresh_database(base_url: str) -> str:
-    """A new, empty database on the PostgreSQL server of ``base_url``."""
-    from sqlalchemy import create_engine, text
-
-    name = f"styx_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(
-        "postgresql+psycopg://" + base_url.split("://", 1)[1], isolation_level="AUTOCOMMIT"
-    )
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return base_url.rsplit("/", 1)[0] + "/" + name
 
 
 @pytest.fixture(params=BACKENDS)

@@ -34,6 +34,7 @@ def _record(name: str, price: float | None, nodes: int = 2) -> ClusterRecord:
     )
 
 
+@pytest.mark.usefixtures("state_target")  # on SQLite and on PostgreSQL
 def test_periods_open_and_close_with_the_cluster_life(styx_home: Path) -> None:
     store = open_store()
     ledger = CostLedger(store)
@@ -64,6 +65,7 @@ def test_periods_open_and_close_with_the_cluster_life(styx_home: Path) -> None:
     assert all(p.ended_at is not None for p in ledger.periods())
 
 
+@pytest.mark.usefixtures("state_target")  # on SQLite and on PostgreSQL
 def test_cost_report_is_time_times_catalog_price(styx_home: Path) -> None:
     store = open_store()
     ledger = CostLedger(store)
@@ -114,6 +116,7 @@ def test_cost_report_refuses_a_bad_window(styx_home: Path, days: str) -> None:
     assert len(lines) == 1 and "--days" in lines[0] and "expected days" in lines[0], out.stderr
 
 
+@pytest.mark.usefixtures("state_target")  # on SQLite and on PostgreSQL
 def test_status_shows_price_and_cost_against_the_cap(styx_home: Path) -> None:
     store = open_store()
     price = _catalog_price("m6i.large")

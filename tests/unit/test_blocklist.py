@@ -12,14 +12,15 @@ from styx.blocklist import BlockKey, BlockList, Placement
 from styx.errors import CapacityError, CredentialsError, QuotaError, Scope
 from styx.state.schema import MIGRATIONS
 from styx.state.store import StateStore
+from tests.state.target import StateTarget
 
 
 def family(_provider: str, instance_type: str) -> str:
     return instance_type.split(".")[0]
 
 
-def test_keys_round_trip_through_the_store_field_by_field(tmp_path: Path) -> None:
-    store = StateStore(tmp_path / "s.db")
+def test_keys_round_trip_through_the_store_field_by_field(state_target: StateTarget) -> None:
+    store = state_target.open()
     blocks = BlockList(store, family_of=family)
     quota = QuotaError("no vCPUs", provider="aws", region="us-east-1", native_code="VcpuLimit")
     key = blocks.block_for(quota, Placement("aws", "us-east-1", "us-east-1a", "p4d.24xlarge"))
@@ -27,7 +28,7 @@ def test_keys_round_trip_through_the_store_field_by_field(tmp_path: Path) -> Non
     # A region name with the old separators in it cannot confuse a column-per-field key.
     odd = CapacityError("none", provider="ssh", region="pool/with:colons")
     blocks.block_for(odd, Placement("ssh", "pool/with:colons", "z/1", "m:1"))
-    assert set(StateStore(tmp_path / "s.db").blocked_keys()) == {
+    assert set(state_target.open().blocked_keys()) == {
         key,
         BlockKey("ssh", Scope.ZONE, "pool/with:colons", "z/1", "m:1"),
     }
@@ -41,8 +42,8 @@ def test_keys_round_trip_through_the_store_field_by_field(tmp_path: Path) -> Non
     assert entry.to_dict()["blocked"] == "aws/us-east-1 p4d family"
 
 
-def test_credentials_are_blocked_for_this_launch_only(tmp_path: Path) -> None:
-    store = StateStore(tmp_path / "s.db")
+def test_credentials_are_blocked_for_this_launch_only(state_target: StateTarget) -> None:
+    store = state_target.open()
     blocks = BlockList(store, family_of=family)
     auth = CredentialsError("bad key", provider="gcp")
     blocks.block_for(auth, Placement("gcp", "us-central1", None, "n2-standard-2"))
@@ -51,8 +52,8 @@ def test_credentials_are_blocked_for_this_launch_only(tmp_path: Path) -> None:
     assert not BlockList(store, family_of=family).is_blocked("gcp", "us-central1", None, "x")
 
 
-def test_scope_none_blocks_nothing(tmp_path: Path) -> None:
-    store = StateStore(tmp_path / "s.db")
+def test_scope_none_blocks_nothing(state_target: StateTarget) -> None:
+    store = state_target.open()
     blocks = BlockList(store, family_of=family)
     full = CapacityError("machine full", provider="local", scope=Scope.NONE)
     assert blocks.block_for(full, Placement("local", "local", None, "local-1cpu")) is None
@@ -125,7 +126,8 @@ def test_a_full_local_machine_is_not_remembered(
         asyncio.run(local.terminate(instance_id))
 
 
-def test_status_blocked_shows_typed_keys(styx_home: Path) -> None:
+@pytest.mark.usefixtures("state_target")
+def test_status_blocked_shows_typed_keys() -> None:
     import json
 
     from click.testing import CliRunner

@@ -10,12 +10,12 @@ A cluster stopped or taken down by its head is closed when the client next learn
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from styx.state.backend import Connection
     from styx.state.store import StateStore
 
 # Appended (once) to styx.state.schema.MIGRATIONS.
@@ -75,7 +75,7 @@ class Period:
         return self.hours(since, now) * self.hourly_price
 
 
-def sync(db: sqlite3.Connection, cluster: str, now: float | None = None) -> None:
+def sync(db: Connection, cluster: str, now: float | None = None) -> None:
     """Open or close the cluster's period to match its row (called in the store's transaction)."""
     now = time.time() if now is None else now
     row = db.execute(
@@ -106,7 +106,7 @@ def sync(db: sqlite3.Connection, cluster: str, now: float | None = None) -> None
         db.execute("DELETE FROM head_reports WHERE cluster = ?", (cluster,))
 
 
-def _period(row: sqlite3.Row | tuple) -> Period:  # type: ignore[type-arg]
+def _period(row: Any) -> Period:
     return Period(
         cluster=row[0],
         incarnation=row[1],

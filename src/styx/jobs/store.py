@@ -35,7 +35,8 @@ class JobStore:
             cur = db.execute(
                 "INSERT INTO managed_jobs (name, status, task_yaml, base_dir, task_id, "
                 "retry_until_up, pipeline, pipeline_id, stage, num_stages, submitted_at, "
-                "updated_at, owner) VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?)",
+                "updated_at, owner) VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?) "
+                "RETURNING job_id",
                 (
                     name,
                     ManagedJobStatus.PENDING.value,
@@ -51,7 +52,7 @@ class JobStore:
                     owner,
                 ),
             )
-            job_id = int(cur.lastrowid or 0)
+            job_id = int(cur.fetchone()[0])
             # Stays the same across recoveries, so checkpoints can be named by it.
             stamp = time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime(now))
             db.execute(

@@ -1,4 +1,5 @@
-"""The client's state: one SQLite file at $STYX_HOME/state.db."""
+"""The client's state: one SQLite file at $STYX_HOME/state.db, or the PostgreSQL database of
+``STYX_DB_URL`` (shared by API-server replicas and by a team's CLIs)."""
 
 from styx.state.store import ClusterRecord, ClusterStatus, JobRecord, StateStore, open_store
 

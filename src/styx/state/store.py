@@ -1,8 +1,9 @@
-"""SQLite state store: clusters, instances, jobs, events, locks, block list, launch intents.
+"""The state store: clusters, instances, jobs, events, locks, block list, launch intents (and,
+through their modules, the cost ledger, storage records and managed jobs).
 
-WAL mode and ``BEGIN IMMEDIATE`` write transactions let several Styx processes share the file
-safely: readers never block, writers queue on SQLite's own lock (with a busy timeout) instead of
-corrupting each other.
+It runs on one of two back-ends (:mod:`styx.state.backend`): a private SQLite file by default,
+or a shared PostgreSQL database when ``STYX_DB_URL`` holds a ``postgresql://`` URL. Its SQL is
+written once, in the dialect both understand.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ import enum
 import json
 import os
 import socket
-import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,18 @@ from styx.config import styx_home
 from styx.cost import ledger as cost_ledger
 from styx.errors import ClusterError, ProviderError, Scope, StyxError
 from styx.providers.instance import Instance
+from styx.state.backend import Connection, StateBackend, postgres_url
 from styx.state.schema import MIGRATIONS
+from styx.state.sqlite_backend import BUSY_TIMEOUT_S, SqliteBackend
 
-BUSY_TIMEOUT_S = 30.0
+__all__ = [
+    "BUSY_TIMEOUT_S",
+    "ClusterRecord",
+    "ClusterStatus",
+    "JobRecord",
+    "LockBusy",
+    "StateStore",
+]
 
 
 class ClusterStatus(enum.StrEnum):
@@ -85,86 +94,60 @@ class JobRecord:
         )
 
 
-def _create_private(path: Path) -> None:
-    """Create ``path`` as 0600 unless it exists; tighten it (and -wal/-shm) if it is wider."""
-    from styx.config import make_private
-
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        pass
-    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        if candidate.exists():
-            make_private(candidate)
-
-
 class StateStore:
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _create_private(self.path)  # SQLite gives -wal and -shm the database file's mode
-        self._conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        self._enable_wal()
-        self._conn.execute("PRAGMA synchronous = NORMAL")
+    """The state on SQLite (``StateStore(path)``) or PostgreSQL (``StateStore(url=...)``);
+    :func:`open_store` picks one from ``STYX_DB_URL``."""
+
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, *, url: str | None = None
+    ) -> None:
+        if (path is None) == (url is None):
+            raise ValueError("StateStore needs a SQLite path or a PostgreSQL URL")
+        self.path = Path(path) if path is not None else None
+        self._db: StateBackend
+        if url is not None:
+            from styx.state.postgres_backend import PostgresBackend
+
+            self._db = PostgresBackend(url)
+        else:
+            self._db = SqliteBackend(path)  # type: ignore[arg-type]
         self._migrate()
 
-    def _enable_wal(self) -> None:
-        """Switch to WAL. Two processes creating the file at once can see 'database is locked'
-        here even with a busy timeout (SQLite does not wait on this change): retry."""
-        deadline = time.monotonic() + BUSY_TIMEOUT_S
-        while True:
-            try:
-                if self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                    self._conn.execute("PRAGMA journal_mode = WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise StyxError(f"{self.path}: cannot open the state file: {exc}") from exc
-                time.sleep(0.05)
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._db.kind
 
     def close(self) -> None:
-        self._conn.close()
+        self._db.close()
 
     # ---- plumbing ----------------------------------------------------------------------------
 
     def _migrate(self) -> None:
-        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-        if version >= len(MIGRATIONS):
-            if version > len(MIGRATIONS):
-                raise StyxError(
-                    f"{self.path}: state schema v{version} is newer than this Styx "
-                    f"(v{len(MIGRATIONS)}); upgrade Styx"
-                )
-            return
-        with self.write():
-            # Re-read inside the write lock: another process may have migrated meanwhile.
-            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in script.split(";"):
-                    if statement.strip():
-                        self._conn.execute(statement)
-                self._conn.execute(f"PRAGMA user_version = {number}")
+        version = self._db.schema_version()
+        if version > len(MIGRATIONS):
+            raise StyxError(
+                f"{self._db.where}: state schema v{version} is newer than this Styx "
+                f"(v{len(MIGRATIONS)}); upgrade Styx"
+            )
+        self._db.migrate(MIGRATIONS)
 
-    @contextlib.contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken up front so concurrent writers queue, never interleave."""
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        else:
-            self._conn.execute("COMMIT")
+    def write(self) -> contextlib.AbstractContextManager[Connection]:
+        """One write transaction, taken up front so concurrent writers queue, never interleave.
+        Inside it, ``query`` and the read methods see its uncommitted rows."""
+        return self._db.write()
 
-    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        """A read for modules that keep their own tables (e.g. styx.cost.ledger)."""
-        return self._conn.execute(sql, params).fetchall()
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """A read (rows answer ``row["col"]``, ``row[0]``, ``dict(row)``) for modules that keep
+        their own tables (e.g. styx.cost.ledger)."""
+        return self._db.query(sql, params)
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        rows = self._db.query(sql, params)
+        return rows[0] if rows else None
 
     def schema_version(self) -> int:
-        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+        return self._db.schema_version()
 
     # ---- clusters ----------------------------------------------------------------------------
 
@@ -178,22 +161,22 @@ class StateStore:
         d["resources"] = json.dumps(record.resources)
         d["task_yaml"] = json.dumps(record.task_yaml)
         columns = ", ".join(d)
-        marks = ", ".join(f":{k}" for k in d)
+        marks = ", ".join("?" for _ in d)
         updates = ", ".join(f"{k} = excluded.{k}" for k in d if k != "name")
         with self.write() as db:
             db.execute(
                 f"INSERT INTO clusters ({columns}) VALUES ({marks}) "
                 f"ON CONFLICT(name) DO UPDATE SET {updates}",
-                d,
+                tuple(d.values()),
             )
             cost_ledger.sync(db, record.name)
 
     def get_cluster(self, name: str) -> ClusterRecord | None:
-        row = self._conn.execute("SELECT * FROM clusters WHERE name = ?", (name,)).fetchone()
+        row = self._one("SELECT * FROM clusters WHERE name = ?", (name,))
         return _cluster_from_row(row) if row else None
 
     def list_clusters(self) -> list[ClusterRecord]:
-        rows = self._conn.execute("SELECT * FROM clusters ORDER BY launched_at").fetchall()
+        rows = self.query("SELECT * FROM clusters ORDER BY launched_at, name")
         return [_cluster_from_row(r) for r in rows]
 
     def set_cluster_status(self, name: str, status: ClusterStatus) -> None:
@@ -251,9 +234,9 @@ class StateStore:
                 db.execute("DELETE FROM launch_intents WHERE instance_id = ?", (inst.id,))
 
     def instances(self, cluster: str) -> list[Instance]:
-        rows = self._conn.execute(
+        rows = self.query(
             "SELECT data FROM instances WHERE cluster = ? ORDER BY node_rank", (cluster,)
-        ).fetchall()
+        )
         return [Instance.from_dict(json.loads(r["data"])) for r in rows]
 
     def remove_instances(self, ids: list[str]) -> None:
@@ -262,9 +245,7 @@ class StateStore:
             db.executemany("DELETE FROM launch_intents WHERE instance_id = ?", [(i,) for i in ids])
 
     def host_key(self, instance_id: str) -> str | None:
-        row = self._conn.execute(
-            "SELECT host_key FROM instances WHERE id = ?", (instance_id,)
-        ).fetchone()
+        row = self._one("SELECT host_key FROM instances WHERE id = ?", (instance_id,))
         return row["host_key"] if row else None
 
     def pin_host_key(self, instance_id: str, key: str) -> None:
@@ -286,7 +267,11 @@ class StateStore:
         now = time.time()
         with self.write() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO launch_intents VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO launch_intents (instance_id, cluster, provider, region, zone, "
+                "instance_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(instance_id) DO UPDATE SET cluster = excluded.cluster, "
+                "provider = excluded.provider, region = excluded.region, zone = excluded.zone, "
+                "instance_type = excluded.instance_type, created_at = excluded.created_at",
                 [(i, cluster, provider, region, zone, instance_type, now) for i in instance_ids],
             )
 
@@ -296,7 +281,7 @@ class StateStore:
         if cluster is not None:
             query += " WHERE cluster = ?"
             args = (cluster,)
-        return [dict(r) for r in self._conn.execute(query, args).fetchall()]
+        return [dict(r) for r in self.query(query, args)]
 
     def clear_intents(self, instance_ids: list[str]) -> None:
         with self.write() as db:
@@ -309,7 +294,12 @@ class StateStore:
     def block(self, key: BlockKey, error: ProviderError, ttl_s: float) -> None:
         with self.write() as db:
             db.execute(
-                "INSERT OR REPLACE INTO blocks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO blocks (provider, scope, region, zone, instance_type, family, "
+                "error_class, native_code, reason, expires_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(provider, scope, region, zone, instance_type, family) DO UPDATE "
+                "SET error_class = excluded.error_class, native_code = excluded.native_code, "
+                "reason = excluded.reason, expires_at = excluded.expires_at",
                 (
                     key.provider,
                     key.scope.value,
@@ -337,14 +327,12 @@ class StateStore:
             for key, row in self._blocked_rows(None, None)
         ]
 
-    def _blocked_rows(
-        self, provider: str | None, now: float | None
-    ) -> list[tuple[BlockKey, sqlite3.Row]]:
+    def _blocked_rows(self, provider: str | None, now: float | None) -> list[tuple[BlockKey, Any]]:
         sql = "SELECT * FROM blocks WHERE expires_at > ?"
         args: tuple[Any, ...] = (now or time.time(),)
         if provider is not None:
             sql, args = sql + " AND provider = ?", (*args, provider)
-        rows = self._conn.execute(sql + " ORDER BY expires_at", args).fetchall()
+        rows = self.query(sql + " ORDER BY expires_at", args)
         out = []
         for r in rows:
             try:
@@ -371,7 +359,11 @@ class StateStore:
     def save_jobs(self, jobs: list[JobRecord]) -> None:
         with self.write() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO jobs (cluster, job_id, name, status, submitted_at, ended_at, "
+                "exit_code) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(cluster, job_id) DO UPDATE SET name = excluded.name, "
+                "status = excluded.status, submitted_at = excluded.submitted_at, "
+                "ended_at = excluded.ended_at, exit_code = excluded.exit_code",
                 [
                     (j.cluster, j.job_id, j.name, j.status, j.submitted_at, j.ended_at, j.exit_code)
                     for j in jobs
@@ -379,9 +371,7 @@ class StateStore:
             )
 
     def jobs(self, cluster: str) -> list[JobRecord]:
-        rows = self._conn.execute(
-            "SELECT * FROM jobs WHERE cluster = ? ORDER BY job_id", (cluster,)
-        ).fetchall()
+        rows = self.query("SELECT * FROM jobs WHERE cluster = ? ORDER BY job_id", (cluster,))
         return [JobRecord(**dict(r)) for r in rows]
 
     def add_event(self, cluster: str | None, kind: str, message: str) -> None:
@@ -393,28 +383,29 @@ class StateStore:
 
     def events(self, cluster: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         if cluster is None:
-            rows = self._conn.execute(
-                "SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,)
-            ).fetchall()
+            rows = self.query("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,))
         else:
-            rows = self._conn.execute(
+            rows = self.query(
                 "SELECT * FROM events WHERE cluster = ? ORDER BY id DESC LIMIT ?", (cluster, limit)
-            ).fetchall()
+            )
         return [dict(r) for r in reversed(rows)]
 
     # ---- locks -------------------------------------------------------------------------------
 
-    def try_lock(self, name: str, owner: str) -> bool:
-        """Take a named lock; a lock whose holder process died on this host is taken over."""
+    def try_lock(self, name: str, owner: str, holder_gone: bool = False) -> bool:
+        """Take a named lock; a lock whose holder process died on this host is taken over (and
+        any other one when ``holder_gone``: the caller knows its holder's session ended)."""
         host = socket.gethostname()
         with self.write() as db:
             row = db.execute("SELECT * FROM locks WHERE name = ?", (name,)).fetchone()
             if row is not None:
-                stale = row["host"] == host and not pid_alive(int(row["pid"]))
+                stale = holder_gone or (row["host"] == host and not pid_alive(int(row["pid"])))
                 if not stale and row["owner"] != owner:
                     return False
             db.execute(
-                "INSERT OR REPLACE INTO locks VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO locks (name, owner, pid, host, acquired_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, pid = excluded.pid, "
+                "host = excluded.host, acquired_at = excluded.acquired_at",
                 (name, owner, os.getpid(), host, time.time()),
             )
             return True
@@ -424,27 +415,54 @@ class StateStore:
             db.execute("DELETE FROM locks WHERE name = ? AND owner = ?", (name, owner))
 
     def lock_holder(self, name: str) -> dict[str, Any] | None:
-        row = self._conn.execute("SELECT * FROM locks WHERE name = ?", (name,)).fetchone()
+        row = self._one("SELECT * FROM locks WHERE name = ?", (name,))
         return dict(row) if row else None
 
     @contextlib.contextmanager
     def cluster_lock(self, cluster: str, wait_s: float = 0.0) -> Iterator[None]:
         """Exclusive use of a cluster name for one operation (launch, down, start, stop)."""
+        try:
+            with self.named_lock(f"cluster:{cluster}", wait_s):
+                yield
+        except LockBusy as busy:
+            raise ClusterError(
+                f"cluster '{cluster}' is busy: another Styx process (pid {busy.pid} on "
+                f"{busy.host}) is operating on it; try again when it finishes",
+                cluster=cluster,
+            ) from None
+
+    @contextlib.contextmanager
+    def named_lock(self, name: str, wait_s: float = 0.0) -> Iterator[None]:
+        """Exclusive use of ``name`` by this store across processes (and, on PostgreSQL,
+        machines) for the block; raises :class:`LockBusy` after ``wait_s`` seconds.
+
+        On PostgreSQL the lock is also a session lock of this process's connection: the
+        database drops it when the process (or its machine) dies, so a process on another host
+        can tell a dead holder from a live one. On SQLite only a holder on this host can be
+        found dead (by its pid)."""
         owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         deadline = time.monotonic() + wait_s
-        while not self.try_lock(f"cluster:{cluster}", owner):
-            if time.monotonic() >= deadline:
-                holder = self.lock_holder(f"cluster:{cluster}") or {}
-                raise ClusterError(
-                    f"cluster '{cluster}' is busy: another Styx process (pid "
-                    f"{holder.get('pid', '?')}) is operating on it; try again when it finishes",
-                    cluster=cluster,
-                )
-            time.sleep(0.2)
-        try:
-            yield
-        finally:
-            self.unlock(f"cluster:{cluster}", owner)
+        with self._db.session_lock(name) as take_session:
+            while True:
+                session = take_session()  # None on SQLite
+                if session is not False and self.try_lock(name, owner, holder_gone=bool(session)):
+                    break
+                if time.monotonic() >= deadline:
+                    holder = self.lock_holder(name) or {}
+                    raise LockBusy(name, holder.get("pid", "?"), holder.get("host", "?"))
+                time.sleep(0.2)
+            try:
+                yield
+            finally:
+                self.unlock(name, owner)
+
+
+class LockBusy(StyxError):
+    """A named lock of the state store is held by another live process."""
+
+    def __init__(self, name: str, pid: object, host: object) -> None:
+        super().__init__(f"'{name}' is held by another Styx process (pid {pid} on {host})")
+        self.name, self.pid, self.host = name, pid, host
 
 
 def pid_alive(pid: int) -> bool:
@@ -458,7 +476,7 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def _cluster_from_row(row: sqlite3.Row) -> ClusterRecord:
+def _cluster_from_row(row: Any) -> ClusterRecord:
     d = dict(row)
     d["status"] = ClusterStatus(d["status"])
     d["use_spot"] = bool(d["use_spot"])
@@ -469,4 +487,9 @@ def _cluster_from_row(row: sqlite3.Row) -> ClusterRecord:
 
 
 def open_store(path: str | os.PathLike[str] | None = None) -> StateStore:
-    return StateStore(path or styx_home() / "state.db")
+    """The state of this Styx: the given SQLite file; else the PostgreSQL database in
+    ``STYX_DB_URL``; else ``$STYX_HOME/state.db``."""
+    if path is not None:
+        return StateStore(path)
+    url = postgres_url()
+    return StateStore(url=url) if url else StateStore(styx_home() / "state.db")

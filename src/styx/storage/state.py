@@ -41,7 +41,12 @@ class StorageState:
     def add_bucket(self, record: BucketRecord) -> None:
         with self.store.write() as db:
             db.execute(
-                "INSERT OR REPLACE INTO storage_buckets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO storage_buckets (url, name, store, account, region, persistent, "
+                "cluster, owner, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(url) DO UPDATE SET name = excluded.name, store = excluded.store, "
+                "account = excluded.account, region = excluded.region, "
+                "persistent = excluded.persistent, cluster = excluded.cluster, "
+                "owner = excluded.owner, created_at = excluded.created_at",
                 (
                     record.url,
                     record.name,
@@ -56,8 +61,7 @@ class StorageState:
             )
 
     def buckets(self) -> list[BucketRecord]:
-        with self.store.write() as db:
-            rows = db.execute("SELECT * FROM storage_buckets ORDER BY name").fetchall()
+        rows = self.store.query("SELECT * FROM storage_buckets ORDER BY name, url")
         return [_bucket(dict(r)) for r in rows]
 
     def bucket(self, url: str) -> BucketRecord | None:
@@ -71,15 +75,17 @@ class StorageState:
         """(target, url, mode) of each mount now live on the cluster's nodes."""
         with self.store.write() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO storage_mounts VALUES (?, ?, ?, ?)",
+                "INSERT INTO storage_mounts (cluster, target, url, mode) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(cluster, target) DO UPDATE SET url = excluded.url, "
+                "mode = excluded.mode",
                 [(cluster, *m) for m in mounts],
             )
 
     def mounts(self, cluster: str) -> list[tuple[str, str, str]]:
-        with self.store.write() as db:
-            rows = db.execute(
-                "SELECT target, url, mode FROM storage_mounts WHERE cluster = ?", (cluster,)
-            ).fetchall()
+        rows = self.store.query(
+            "SELECT target, url, mode FROM storage_mounts WHERE cluster = ? ORDER BY target",
+            (cluster,),
+        )
         return [(r[0], r[1], r[2]) for r in rows]
 
     def forget_mounts(self, cluster: str) -> None:
