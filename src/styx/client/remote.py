@@ -130,7 +130,12 @@ def result_of(record: dict[str, Any]) -> Any:
         return record.get("result")
     if record["status"] == "CANCELLED":
         raise StyxError(f"request {record['id']} was cancelled")
-    raise StyxError(record.get("error") or f"request {record['id']} failed")
+    error = StyxError(record.get("error") or f"request {record['id']} failed")
+    failure = record.get("result")
+    code = failure.get("exit_code") if isinstance(failure, dict) else None
+    if isinstance(code, int) and 0 < code < 256:
+        error.exit_code = code  # the in-process exit code (a failed job's own)
+    raise error
 
 
 def client() -> RemoteClient | None:
