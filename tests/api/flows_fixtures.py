@@ -82,3 +82,11 @@ def server_public_key(server_env: dict[str, str]) -> str:
         env=server_env, capture_output=True, text=True, check=True, timeout=60, cwd=str(REPO),
     )  # fmt: skip
     return out.stdout.strip()
+
+
+def stop_server_masters(server: ApiServer) -> None:
+    """The OpenSSH masters the server started (they outlive it, as a client's outlive it)."""
+    subprocess.run(
+        [sys.executable, "-c", "import styx.execution.ssh.master as m; m.stop_masters()"],
+        env=server.env, capture_output=True, timeout=60, cwd=str(REPO),
+    )  # fmt: skip
