@@ -90,3 +90,11 @@ def stop_server_masters(server: ApiServer) -> None:
         [sys.executable, "-c", "import styx.execution.ssh.master as m; m.stop_masters()"],
         env=server.env, capture_output=True, timeout=60, cwd=str(REPO),
     )  # fmt: skip
+
+
+def flow_backends(default: str) -> list[str]:
+    """The back-ends a slow flow runs on: one by default (the suite's time budget; the cheap
+    flows of tests/api run on both), both with ``STYX_FLOWS_BACKENDS=all``."""
+    if os.environ.get("STYX_FLOWS_BACKENDS") == "all":
+        return ["sqlite", "postgres"]
+    return [default]

@@ -13,6 +13,7 @@ import pytest
 
 from tests.api.conftest import ApiServer, run_styx
 from tests.api.flows_fixtures import (
+    flow_backends,
     flows_server,
     server_public_key,
     stop_server_masters,
@@ -36,7 +37,7 @@ from tests.fakes.sshd.nodes import FakeCluster, authorize
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(scope="module", params=flow_backends("postgres"))
 def aws_server(
     request: pytest.FixtureRequest,
     moto: MotoServer,  # noqa: F811

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.api.conftest import ApiServer, run_styx
-from tests.api.flows_fixtures import flows_server, user_env
+from tests.api.flows_fixtures import flow_backends, flows_server, user_env
 from tests.fakes.sshd.nodes import FakeCluster, start_cluster
 from tests.ssh.conftest import _wipe
 from tests.ssh.pool_scenario import PoolCli, two_node_walk
@@ -33,7 +33,7 @@ def pool_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeCluster
     cluster.stop()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(scope="module", params=flow_backends("sqlite"))
 def pool_server(
     request: pytest.FixtureRequest,
     pool_nodes: FakeCluster,

@@ -147,6 +147,18 @@ def test_sweep_removes_only_abandoned_uploads(styx_home: Path) -> None:
     assert (uploads.user_dir("alice").stat().st_mode & 0o777) == 0o700
 
 
+def test_an_upload_serves_one_request_and_only_its_user(styx_home: Path) -> None:
+    upload_id, path = uploads.new_upload_path("alice")
+    path.write_bytes(b"")
+    with pytest.raises(uploads.UploadNotFoundError):
+        uploads.claim("bob", upload_id)
+    claimed = uploads.claim("alice", upload_id)
+    with pytest.raises(uploads.UploadNotFoundError, match=f"upload '{upload_id}' not found"):
+        uploads.claim("alice", upload_id)  # a second request naming it
+    uploads.remove(claimed)
+    assert list(uploads.user_dir("alice").iterdir()) == []
+
+
 def test_a_path_of_the_client_needs_an_upload_inside_it(tmp_path: Path) -> None:
     from styx.server.verbs import UNPACKED, UnpackedUpload, _task
 
@@ -218,7 +230,19 @@ def test_upload_route_auth_ownership_and_size_cap(api_server: ApiServer, tmp_pat
         api_server, api_server.tokens["bob"], "launch", {"task": task, "upload": "../x"}
     )
     assert status == 400 and "32 hex digits" in answer["error"]
+    # A bad archive fails its request in one line, and leaves nothing on the server.
+    status, answer = _post_upload(api_server, api_server.tokens["alice"], b"not a tar" * 100)
+    status, answer = _submit(
+        api_server, api_server.tokens["alice"], "launch",
+        {"task": task, "upload": answer["upload_id"], "cluster": "never"},
+    )  # fmt: skip
+    assert status == 202
+    env = client_env(api_server, Path(api_server.home.parent), "alice")
+    logs = run_styx(env, "api", "logs", answer["request_id"])
+    assert logs.returncode != 0 and logs.stderr.count("\n") == 1
+    assert "upload: not a valid tar archive" in logs.stderr
     stored.unlink()
+    assert _user_uploads(api_server, "alice") == []
 
     config = api_server.home / "config.yaml"
     before = config.read_text()

@@ -106,6 +106,26 @@ def archive_path(user_name: str, upload_id: object) -> Path:
     return path
 
 
+def claim(user_name: str, upload_id: object) -> Path:
+    """Take this user's upload for one request: renamed (atomically), so that a second request
+    naming the same id finds nothing and two requests never unpack into one folder."""
+    archive = archive_path(user_name, upload_id)
+    claimed = archive.with_name(archive.stem + ".run.tar")
+    try:
+        os.rename(archive, claimed)
+    except FileNotFoundError:
+        raise UploadNotFoundError(f"upload '{archive.stem}' not found") from None
+    return claimed
+
+
+def adopt(folder: Path, dest: Path) -> Path:
+    """Keep an unpacked upload past its request (a managed job relaunches from it): moved to
+    ``dest``, no longer removed when the request ends; its new owner removes it."""
+    dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.replace(folder, dest)
+    return dest
+
+
 def _check_member(member: tarfile.TarInfo, root: Path) -> None:
     name = member.name
     pure = PurePosixPath(name)

@@ -148,7 +148,10 @@ async def run_verb(verb: str, args: dict[str, Any], user: User, printer: Printer
 
     from styx.server import uploads
 
-    archive = await asyncio.to_thread(uploads.archive_path, user.name, args["upload"])
+    try:
+        archive = await asyncio.to_thread(uploads.claim, user.name, args["upload"])
+    except uploads.UploadNotFoundError as exc:
+        raise NotFoundError(str(exc)) from None
     try:
         folder = await asyncio.to_thread(uploads.unpack, archive, uploads.limits())
         unpacked = UnpackedUpload(folder)
