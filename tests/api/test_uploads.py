@@ -85,6 +85,35 @@ def test_pack_sends_what_the_in_process_sync_copies(tmp_path: Path) -> None:
     assert not archive.exists() and not folder.exists()
 
 
+def test_a_pipelines_stages_share_one_upload_apart(tmp_path: Path) -> None:
+    from styx.client.uploads import stages_args
+
+    _workdir(tmp_path)
+    (tmp_path / "two").mkdir()
+    (tmp_path / "two" / "b.txt").write_text("stage two\n")
+    stages = [
+        Task.from_yaml({"workdir": "wd", "run": "true"}, base_dir=str(tmp_path)),
+        Task.from_yaml({"file_mounts": {"~/b": "two"}, "run": "true"}, base_dir=str(tmp_path)),
+        Task.from_yaml({"run": "true"}),
+    ]
+
+    class Client:
+        def upload(self, archive: Path) -> str:
+            self.kept = tmp_path / "sent.tar"
+            self.kept.write_bytes(archive.read_bytes())
+            return "0" * 32
+
+    client = Client()
+    args = stages_args(client, stages)  # type: ignore[arg-type]
+    assert args["upload"] == "0" * 32
+    assert args["stages"][0]["workdir"] == "stage0/workdir"
+    assert args["stages"][1]["file_mounts"] == {"~/b": "stage1/mounts/0"}
+    assert "workdir" not in args["stages"][2]
+    folder = uploads.unpack(client.kept, LIMITS)
+    assert (folder / "stage0" / "workdir" / "hello.txt").read_text() == "from workdir\n"
+    assert (folder / "stage1" / "mounts" / "0" / "b.txt").read_text() == "stage two\n"
+
+
 def _tar(path: Path, *members: tuple[tarfile.TarInfo, bytes | None]) -> Path:
     with tarfile.open(path, "w") as tar:
         for info, body in members:

@@ -39,19 +39,25 @@ def _folders(real: Path) -> Iterator[tuple[str, Path]]:
         dirnames[:] = kept
 
 
-def local_sources(task: Task) -> list[tuple[str, Path]]:
+def local_sources(task: Task, prefix: str = "") -> list[tuple[str, Path]]:
     """(name in the upload, path on this machine) of every local file the task sends."""
     out = []
     if isinstance(task.workdir, str):
-        out.append(("workdir", task.resolve_path(task.workdir)))
+        out.append((f"{prefix}workdir", task.resolve_path(task.workdir)))
     for index, local in enumerate(task.file_mounts.values()):
-        out.append((f"mounts/{index}", task.resolve_path(local)))
+        out.append((f"{prefix}mounts/{index}", task.resolve_path(local)))
     return out
 
 
 def pack(task: Task, dest: Path) -> dict[str, Any]:
     """Write the task's local files to the tar ``dest``; the task as the server must see it
     (paths relative to the unpacked upload)."""
+    with tarfile.open(dest, "w", format=tarfile.PAX_FORMAT) as tar:
+        return _pack(task, tar, "")
+
+
+def _pack(task: Task, tar: tarfile.TarFile, prefix: str) -> dict[str, Any]:
+    """``prefix`` (``stage0/``) keeps the files of several tasks apart in one upload."""
     task.check_local_files()
     for mount in task.storage_mounts:
         if mount.local_source is not None:
@@ -59,22 +65,21 @@ def pack(task: Task, dest: Path) -> dict[str, Any]:
                 f"{mount.where}.source: a local folder copied to a bucket is not supported "
                 "through the API server yet; upload it to the bucket first"
             )
-    data = task.to_yaml(redact_secrets=False)
-    with tarfile.open(dest, "w", format=tarfile.PAX_FORMAT) as tar:
-        for name, source in local_sources(task):
-            real = source.resolve()
-            tar.add(real, name, recursive=False)
-            if real.is_dir():
-                for rel, _ in _folders(real):
-                    tar.add(real / rel, f"{name}/{rel}", recursive=False)
-                from styx.execution.sync import ignore_patterns, iter_entries
+    from styx.execution.sync import ignore_patterns, iter_entries
 
-                for rel, path, _link in iter_entries(real, ignore_patterns(real)):
-                    tar.add(path, f"{name}/{rel}", recursive=False)
+    data = task.to_yaml(redact_secrets=False)
+    for name, source in local_sources(task, prefix):
+        real = source.resolve()
+        tar.add(real, name, recursive=False)
+        if real.is_dir():
+            for rel, _ in _folders(real):
+                tar.add(real / rel, f"{name}/{rel}", recursive=False)
+            for rel, path, _link in iter_entries(real, ignore_patterns(real)):
+                tar.add(path, f"{name}/{rel}", recursive=False)
     if isinstance(task.workdir, str):
-        data["workdir"] = "workdir"
+        data["workdir"] = f"{prefix}workdir"
     if task.file_mounts:
-        names = {t: f"mounts/{i}" for i, t in enumerate(task.file_mounts)}
+        names = {t: f"{prefix}mounts/{i}" for i, t in enumerate(task.file_mounts)}
         data["file_mounts"] = {
             target: names.get(target, value) for target, value in data["file_mounts"].items()
         }
@@ -99,3 +104,14 @@ def task_args(client: RemoteClient, task: Task) -> dict[str, Any]:
     with _temporary_tar() as tar:
         data = pack(task, tar)  # refuses what cannot travel, in one line
         return {"task": data, "upload": client.upload(tar)}
+
+
+def stages_args(client: RemoteClient, stages: list[Task]) -> dict[str, Any]:
+    """``{"stages": [...]}`` for a pipeline's tasks, with one ``"upload"`` holding every
+    stage's files (``stage0/``, ``stage1/``, ...) when any has local ones."""
+    if not any(local_sources(t) or any(m.local_source for m in t.storage_mounts) for t in stages):
+        return {"stages": [t.to_yaml(redact_secrets=False) for t in stages]}
+    with _temporary_tar() as path:
+        with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
+            data = [_pack(task, tar, f"stage{i}/") for i, task in enumerate(stages)]
+        return {"stages": data, "upload": client.upload(path)}

@@ -16,7 +16,7 @@ CHUNK = 1024 * 1024
 
 def _too_big(limit: int) -> web.Response:
     return web.json_response(
-        {"error": f"upload: larger than the server's limit of {limit // 2**20} MB "
+        {"error": f"upload: larger than the server's limit of {limit / 2**20:.3g} MB "
          "(api_server.max_upload_mb)"},
         status=413,
     )  # fmt: skip
