@@ -139,6 +139,16 @@ def _info(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.T
         ([(_info("workdir/hard", tarfile.LNKTYPE, "workdir/x"), None)], "hard link"),
         ([(_info("workdir/fifo", tarfile.FIFOTYPE), None)], "special file"),
         ([(_info("workdir/dev", tarfile.CHRTYPE), None)], "special file"),
+        # Each link stays inside by its text; through the first, the second leads out.
+        (
+            [
+                (_info("d", tarfile.DIRTYPE), None),
+                (_info("d/up", tarfile.SYMTYPE, ".."), None),
+                (_info("d/up/out", tarfile.SYMTYPE, ".."), None),
+            ],
+            "unsafe member",
+        ),
+        ([(_info("d/up", tarfile.SYMTYPE, "."), None), (_info("d/up/../../x"), b"x")], "unsafe"),
         ([(_info(f"f{i}"), b"") for i in range(101)], "more than 100 files"),
         ([(_info("big"), b"x" * (10 * 2**20 + 1))], "more than 10 MB"),
     ],

@@ -176,6 +176,8 @@ def unpack(archive: Path, limits_: UploadLimits) -> Path:
         if isinstance(exc, UploadError):
             raise
         reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        if isinstance(exc, tarfile.FilterError):  # e.g. a path through a link leading out
+            raise UploadError(f"upload: unsafe member ({reason})") from None
         raise UploadError(f"upload: not a valid tar archive ({reason})") from None
     return target
 
