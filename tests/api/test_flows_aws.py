@@ -1,7 +1,8 @@
 """The AWS walk on moto (tests/e2e/scenario.py, the same assertions as in-process) through an
-API server on SQLite and on PostgreSQL: EC2 instances reached through the proxy-command
-harness, checked with plain boto3; the server holds the cloud's endpoint and keys, the client
-none. The stop/start leg stays in the in-process test (time)."""
+API server (PostgreSQL by default; SQLite too with STYX_FLOWS_BACKENDS=all): EC2 instances
+reached through the proxy-command harness, checked with plain boto3; the server holds the
+cloud's endpoint and keys, the client none. The stop/start leg stays in the in-process test
+(time)."""
 
 from __future__ import annotations
 

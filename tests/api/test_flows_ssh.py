@@ -1,6 +1,7 @@
 """The SSH-pool walk (tests/ssh/pool_scenario.py, the same as in-process) through an API server
-on SQLite and on PostgreSQL: the workdir travels as an upload, the pool file and its claims
-live on the server; bob cannot see, log or down alice's cluster; no token, no answer."""
+(SQLite by default; PostgreSQL too with STYX_FLOWS_BACKENDS=all, see flows_fixtures): the
+workdir travels as an upload, the pool file and its claims live on the server; bob cannot see,
+log or down alice's cluster; no token, no answer."""
 
 from __future__ import annotations
 
