@@ -68,7 +68,7 @@ def exec(
     """Run ``task`` on an up cluster: no provisioning, no setup, no re-sync unless asked."""
     printer = Printer(output, progress)
     if remote := remote_sdk():
-        return remote.exec(task, cluster_name, detach_run, printer)
+        return remote.exec(task, cluster_name, detach_run, printer, sync_workdir)
     return asyncio.run(
         core.exec(
             task, cluster_name, detach_run=detach_run, sync_workdir=sync_workdir, printer=printer

@@ -81,12 +81,17 @@ def test_a_managed_job_survives_its_client_and_a_preemption(
     bob.mkdir()
     ckpt = tmp_path / "ckpt"
     ckpt.mkdir()
+    workdir = tmp_path / "wd"  # on the client machine: uploaded, and kept for the relaunch
+    workdir.mkdir()
+    (workdir / "data.txt").write_text("from-the-client\n")
     task = tmp_path / "ckpt.yaml"
     task.write_text(
         "name: resumable\n"
         "resources: {infra: local}\n"
+        f"workdir: {workdir}\n"
         f"envs: {{CKPT: {ckpt}}}\n"
         "run: |\n"
+        "  echo workdir=$(cat data.txt)\n"
         "  f=$CKPT/$SKYPILOT_TASK_ID; i=$(cat $f 2>/dev/null || echo 0)\n"
         "  echo resume-from=$i\n"
         "  while [ $i -lt 30 ]; do i=$((i+1)); echo $i > $f.tmp; mv $f.tmp $f; sleep 0.1; done\n"
@@ -129,6 +134,8 @@ def test_a_managed_job_survives_its_client_and_a_preemption(
     resumed = [int(ln.split("=")[1]) for ln in log.stdout.splitlines() if "resume-from=" in ln]
     assert resumed[0] == 0 and len(resumed) == 2 and resumed[1] >= 5, log.stdout
     assert "done-at=30" in log.stdout
+    assert log.stdout.count("workdir=from-the-client") == 2, log.stdout  # both attempts
+    assert list((server.home / "jobs" / "uploads").iterdir()) == []  # gone with the job
     assert instance_dirs(server.home) == []
 
     # The same JSON as the server machine's own in-process `styx jobs queue` (admin view).

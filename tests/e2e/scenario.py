@@ -27,10 +27,15 @@ def _instances(home: Path, cluster: str) -> list[dict[str, Any]]:
     """The instances Styx saved for the cluster (its state store, read-only), by rank."""
     import os
 
-    assert os.environ["STYX_HOME"] == str(home)  # the test's own home (tests/conftest.py)
     from styx.state.store import open_store
 
-    insts = sorted(open_store().instances(cluster), key=lambda i: i.node_rank)
+    # The test's own home (tests/conftest.py), or through an API server the server's.
+    saved = os.environ["STYX_HOME"]
+    os.environ["STYX_HOME"] = str(home)
+    try:
+        insts = sorted(open_store().instances(cluster), key=lambda i: i.node_rank)
+    finally:
+        os.environ["STYX_HOME"] = saved
     return [i.to_dict() for i in insts]
 
 
@@ -38,7 +43,19 @@ def _lines(out: str) -> list[str]:
     return out.splitlines()
 
 
-def walk(cli: Cli, nodes: Nodes, cloud: str, hooks: CloudHooks, launch_args: list[str]) -> None:
+def walk(
+    cli: Cli,
+    nodes: Nodes,
+    cloud: str,
+    hooks: CloudHooks,
+    launch_args: list[str],
+    *,
+    stop_start: bool = True,
+    while_up: Callable[[str], None] | None = None,
+) -> None:
+    """``cli.home``: where the cluster's state lives (the client's, or an API server's).
+    ``stop_start=False`` leaves out the stop/start leg; ``while_up(cluster)`` runs once the
+    cluster is up."""
     name = f"e2e-{cloud.split('/')[0]}"
     out = cli("launch", "-y", "-c", name, "--infra", cloud, "--num-nodes", "2", *launch_args, RUN)
     insts = _instances(cli.home, name)
@@ -61,6 +78,8 @@ def walk(cli: Cli, nodes: Nodes, cloud: str, hooks: CloudHooks, launch_args: lis
     status = cli("status", "-r", name).stdout
     assert name in status and "UP" in status, status
     assert hooks.live_count(name, region) == 2
+    if while_up is not None:
+        while_up(name)
 
     out = cli("exec", name, "echo exec-$STYX_NODE_RANK-on-$STYX_NODE")
     assert f"(head, {privates[0]}) exec-0-on-{head.name}" in _lines(out.stdout), out
@@ -72,6 +91,24 @@ def walk(cli: Cli, nodes: Nodes, cloud: str, hooks: CloudHooks, launch_args: lis
     logs = cli("logs", name, "1").stdout
     assert f"(worker1, {privates[1]}) rank=1 ips={ips} node={worker.name}" in _lines(logs), logs
 
+    if stop_start:
+        _stop_start(cli, nodes, hooks, name, region, (publics, privates), (head, worker))
+
+    cli("down", "-y", name)
+    assert hooks.live_count(name, region) == 0
+    assert "No existing clusters." in cli("status").stdout
+
+
+def _stop_start(
+    cli: Cli,
+    nodes: Nodes,
+    hooks: CloudHooks,
+    name: str,
+    region: str,
+    ips: tuple[list[str], list[str]],
+    pair: tuple[Any, Any],
+) -> None:
+    (publics, privates), (head, worker) = ips, pair
     cli("stop", "-y", name)
     status = cli("status", "-r", name).stdout
     assert "STOPPED" in status, status
@@ -92,7 +129,3 @@ def walk(cli: Cli, nodes: Nodes, cloud: str, hooks: CloudHooks, launch_args: lis
     assert f"(worker1, {privates[1]}) after-start-{worker.name}" in _lines(out.stdout), out
     queue = json.loads(cli("queue", name, "--json").stdout)
     assert len(queue) == 3 and queue[-1]["status"] == "SUCCEEDED"
-
-    cli("down", "-y", name)
-    assert hooks.live_count(name, region) == 0
-    assert "No existing clusters." in cli("status").stdout

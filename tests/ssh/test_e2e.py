@@ -67,81 +67,14 @@ def _leftovers(cluster: FakeCluster) -> dict[str, list[str]]:
 def test_two_node_job_exec_queue_logs_cancel_failure_down(
     pool: FakeCluster, styx_home: Path, tmp_path: Path
 ) -> None:
-    wd = tmp_path / "wd"
-    wd.mkdir()
-    (wd / "hello.txt").write_text("from workdir\n")
-    (wd / "secret.tmp").write_text("no\n")
-    (wd / ".styxignore").write_text("*.tmp\n")
-    task = tmp_path / "task.yaml"
-    task.write_text(
-        "num_nodes: 2\n"
-        "resources: {infra: ssh/testpool}\n"
-        f"workdir: {wd}\n"
-        "setup: echo setup-ran-$STYX_NODE_RANK\n"
-        "run: |\n"
-        "  echo rank=$SKYPILOT_NODE_RANK ips=$(echo $STYX_NODE_IPS | tr ' ' ,) $(cat hello.txt)\n"
-        "  ls\n"
-    )
-    out = styx(styx_home, "launch", "-y", "-c", "c1", str(task))
-    lines = out.stdout.splitlines()
-    assert "(head, 127.0.0.1) rank=0 ips=127.0.0.1,127.0.0.1 from workdir" in lines
-    assert "(worker1, 127.0.0.1) rank=1 ips=127.0.0.1,127.0.0.1 from workdir" in lines
-    assert not any("secret.tmp" in ln for ln in lines)  # .styxignore honoured
-    assert "(head, 127.0.0.1) setup-ran-0" in lines and "(worker1, 127.0.0.1) setup-ran-1" in lines
-    used = [n.home for n in pool.nodes if (n.home / "sky_workdir" / "hello.txt").exists()]
-    assert len(used) == 2  # the workdir reached both nodes
-    assert (used[0] / ".styx" / "runtime" / "venv" / "bin" / "python").exists()
+    from tests.ssh.pool_scenario import PoolCli, two_node_walk
 
-    # exec goes straight to the agent; the runtime is not reinstalled (same tag)
-    installed = (used[0] / ".styx" / "runtime" / "installed").stat().st_mtime
-    out = styx(styx_home, "exec", "c1", "echo exec-$STYX_NODE_RANK")
-    assert "(head, 127.0.0.1) exec-0" in out.stdout and "(worker1, 127.0.0.1) exec-1" in out.stdout
-    assert (used[0] / ".styx" / "runtime" / "installed").stat().st_mtime == installed
-
-    # a failing node fails the job, naming the node and its exit code
-    out = styx(styx_home, "exec", "c1", "[ $STYX_NODE_RANK = 1 ] && exit 7; echo ok", check=False)
-    assert out.returncode == 7
-    assert "worker1" in out.stderr and "exit code 7" in out.stderr
-
-    # cancel a running job: its processes are gone on both nodes
-    out = styx(styx_home, "exec", "-d", "c1", "echo started; sleep 345")
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        running = [h for h in used if any("sleep 345" in c for c in _styx_procs(h))]
-        if len(running) == 2:
-            break
-        time.sleep(0.2)
-    assert len(running) == 2, "the job did not start on both nodes"
-    queue = styx(styx_home, "queue", "c1").stdout
-    assert "RUNNING" in queue
-    logs = subprocess.Popen(
-        [sys.executable, "-m", "styx.cli.main", "logs", "c1", "4"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={
-            **os.environ,
-            "STYX_HOME": str(styx_home),
-            "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
-        },
-    )
-    time.sleep(1.0)
-    assert logs.poll() is None, "logs -f must follow a running job"
-    styx(styx_home, "cancel", "-y", "c1", "4")
-    logs_out, _ = logs.communicate(timeout=30)
-    assert "(head, 127.0.0.1) started" in logs_out and "(worker1, 127.0.0.1) started" in logs_out
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(
-        "sleep 345" in c for h in used for c in _styx_procs(h)
-    ):
-        time.sleep(0.2)
-    assert not [c for h in used for c in _styx_procs(h) if "sleep 345" in c]
-    assert "CANCELLED" in styx(styx_home, "queue", "c1").stdout
-
-    # down leaves nothing on the hosts and frees them
-    styx(styx_home, "down", "-y", "c1")
-    assert _leftovers(pool) == {}
-    assert json.loads((styx_home / "ssh" / "claims.json").read_text()) == {}
+    env = {
+        **os.environ,
+        "STYX_HOME": str(styx_home),
+        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
+    }
+    two_node_walk(PoolCli(env, styx_home), pool, tmp_path)
 
 
 def test_autostop_down_releases_hosts(pool: FakeCluster, styx_home: Path) -> None:

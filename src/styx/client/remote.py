@@ -11,6 +11,7 @@ import ssl
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from styx.client.settings import ApiSettings
@@ -39,11 +40,22 @@ class RemoteClient:
             ssl.create_default_context() if settings.endpoint.startswith("https") else None
         )
 
-    def _open(self, method: str, path: str, body: Any = None, timeout: float | None = TIMEOUT_S):
+    def _open(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        timeout: float | None = TIMEOUT_S,
+        raw: tuple[Any, int, str] | None = None,
+    ):
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.settings.endpoint + path, data=data, method=method)
         if data is not None:
             req.add_header("Content-Type", "application/json")
+        if raw is not None:  # (file, its size, its type): streamed, not read into memory
+            req.data = raw[0]
+            req.add_header("Content-Length", str(raw[1]))
+            req.add_header("Content-Type", raw[2])
         if self.settings.token:
             req.add_header("Authorization", f"Bearer {self.settings.token}")
         try:
@@ -67,6 +79,13 @@ class RemoteClient:
     def call(self, method: str, path: str, body: Any = None) -> Any:
         with self._open(method, path, body) as resp:
             return json.loads(resp.read() or b"null")
+
+    def upload(self, archive: Path) -> str:
+        """Send a tar of a task's files; the upload id a request then names."""
+        with archive.open("rb") as f:
+            raw = (f, archive.stat().st_size, "application/x-tar")
+            with self._open("POST", "/api/uploads", raw=raw, timeout=None) as resp:
+                return str(json.loads(resp.read())["upload_id"])
 
     def submit(self, verb: str, args: dict[str, Any]) -> str:
         return str(self.call("POST", "/api/requests", {"verb": verb, "args": args})["request_id"])
@@ -111,7 +130,12 @@ def result_of(record: dict[str, Any]) -> Any:
         return record.get("result")
     if record["status"] == "CANCELLED":
         raise StyxError(f"request {record['id']} was cancelled")
-    raise StyxError(record.get("error") or f"request {record['id']} failed")
+    error = StyxError(record.get("error") or f"request {record['id']} failed")
+    failure = record.get("result")
+    code = failure.get("exit_code") if isinstance(failure, dict) else None
+    if isinstance(code, int) and 0 < code < 256:
+        error.exit_code = code  # the in-process exit code (a failed job's own)
+    raise error
 
 
 def client() -> RemoteClient | None:

@@ -59,10 +59,10 @@ class RemoteOps:
     def submit(
         self, stages: list[Task], pipeline: str | None = None, retry_until_up: bool = False
     ) -> list[int]:
-        from styx.client.sdk_remote import _task
+        from styx.client.uploads import stages_args
 
         args = {
-            "stages": [_task(t) for t in stages],
+            **stages_args(self.client, stages),  # with their workdir and local file mounts
             "pipeline": pipeline,
             "retry_until_up": retry_until_up,
         }

@@ -17,7 +17,15 @@ if TYPE_CHECKING:  # urllib and ssl are imported only when a server is configure
 
 
 def _task(task: Task) -> dict[str, Any]:
+    """The task without its files (callers that send files use :func:`task_args`)."""
     return task.to_yaml(redact_secrets=False)
+
+
+def task_args(client: RemoteClient, task: Task) -> dict[str, Any]:
+    """``{"task": ...}``, with ``"upload"`` naming the task's files when it has local ones."""
+    from styx.client.uploads import task_args as with_files
+
+    return with_files(client, task)
 
 
 class RemoteSdk:
@@ -27,13 +35,29 @@ class RemoteSdk:
     def launch(
         self, task: Task, cluster_name: str | None, opts: LaunchOptions, printer: Printer
     ) -> LaunchResult:
-        args = {"task": _task(task), "cluster": cluster_name, "options": dataclasses.asdict(opts)}
+        args = {
+            **task_args(self.client, task),
+            "cluster": cluster_name,
+            "options": dataclasses.asdict(opts),
+        }
         return LaunchResult(**self.client.run("launch", args, printer))
 
     def exec(
-        self, task: Task, cluster_name: str, detach_run: bool, printer: Printer
+        self,
+        task: Task,
+        cluster_name: str,
+        detach_run: bool,
+        printer: Printer,
+        sync_workdir: bool = False,
     ) -> LaunchResult:
-        args = {"task": _task(task), "cluster": cluster_name, "detach_run": detach_run}
+        # Without --sync-workdir exec copies no file: none is sent.
+        files = task_args(self.client, task) if sync_workdir else {"task": _task(task)}
+        args = {
+            **files,
+            "cluster": cluster_name,
+            "detach_run": detach_run,
+            "sync_workdir": sync_workdir,
+        }
         return LaunchResult(**self.client.run("exec", args, printer))
 
     def status(

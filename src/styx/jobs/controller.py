@@ -71,10 +71,14 @@ class Controller:
 
     def _end(self, job_id: int, reason: str) -> None:
         """CANCELLED before it ever started (no cluster to take back)."""
-        from styx.jobs.files import forget_secrets
+        from styx.jobs.files import forget_files, forget_secrets
 
         self.jobs.finish(job_id, ManagedJobStatus.CANCELLED, reason)
-        forget_secrets(job_id)
+        job = self.jobs.get(job_id)
+        if job is not None:
+            forget_files(job, self.jobs.active())
+        else:
+            forget_secrets(job_id)
 
     def _stage_blocked(self, job: ManagedJob, active: dict[int, ManagedJob]) -> str | None:
         """For a pipeline stage: None when it may start, "" while the previous stage runs, and

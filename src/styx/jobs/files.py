@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from styx.config import styx_home
+from styx.jobs.models import ManagedJob
 
 
 def jobs_dir() -> Path:
@@ -43,6 +44,28 @@ def save_secrets(job_id: int, secrets: dict[str, str]) -> None:
 def forget_secrets(job_id: int) -> None:
     """A finished job is never launched again: its secrets go."""
     (jobs_dir() / str(job_id) / "secrets.json").unlink(missing_ok=True)
+
+
+def uploads_dir() -> Path:
+    """Files sent with managed jobs through the API server (a workdir, file mounts): kept here
+    for every relaunch, removed when the last job using them is final."""
+    path = jobs_dir() / "uploads"
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def forget_files(job: ManagedJob, active: list[ManagedJob]) -> None:
+    """``job`` is final: its secrets go, and its uploaded files once no job still running (a
+    pipeline's later stages share one upload) names them."""
+    import shutil
+
+    forget_secrets(job.job_id)
+    base = Path(job.base_dir) if job.base_dir else None
+    if base is None or base.parent != uploads_dir():
+        return
+    if any(other.base_dir == job.base_dir for other in active if other.job_id != job.job_id):
+        return
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def load_secrets(job_id: int) -> dict[str, str]:

@@ -17,7 +17,7 @@ from styx.core.launch import launch
 from styx.core.lifecycle import LaunchOptions, terminate_cluster
 from styx.core.printer import Printer
 from styx.errors import CapacityError, ResourcesUnavailableError, Scope, StyxError
-from styx.jobs.files import LogCopy, forget_secrets, load_secrets
+from styx.jobs.files import LogCopy, forget_files, forget_secrets, load_secrets
 from styx.jobs.models import ManagedJob, ManagedJobStatus, RecoveryPolicy
 from styx.jobs.recovery import Action, RelaunchPlan, loss_reason, on_job_end, relaunch_plan
 from styx.jobs.settings import JobsSettings
@@ -366,7 +366,11 @@ class JobRunner:
         self, status: ManagedJobStatus, reason: str | None = None, exit_code: int | None = None
     ) -> None:
         self.jobs.finish(self.job_id, status, reason, exit_code)
-        forget_secrets(self.job_id)
+        job = self.jobs.get(self.job_id)
+        if job is not None:
+            forget_files(job, self.jobs.active())
+        else:
+            forget_secrets(self.job_id)
         self._note(f"{status.value}" + (f": {reason}" if reason else ""))
 
     # ---- helpers -----------------------------------------------------------------------------

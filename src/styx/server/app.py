@@ -7,6 +7,7 @@ request or cluster of another user answers 404, as if it did not exist.
   GET  /api/requests/{id}/stream     NDJSON: {"seq","stream","text"} lines from ?offset=N, then
                                      {"done": true, "request": {...}} when it has finished
   POST /api/requests/{id}/cancel
+  POST /api/uploads                  a tar of a task's files -> {"upload_id"} (server/uploads.py)
   GET  /api/whoami
 """
 
@@ -170,6 +171,9 @@ def make_app(db: ApiDatabase) -> web.Application:
     app.router.add_get("/api/requests/{id}", get_request)
     app.router.add_get("/api/requests/{id}/stream", stream)
     app.router.add_post("/api/requests/{id}/cancel", cancel_request)
+    from styx.server import upload_route
+
+    upload_route.register(app)
 
     async def _shutdown(app: web.Application) -> None:
         from styx.server.jobs_leader import stop_jobs_leader
@@ -185,6 +189,9 @@ def make_app(db: ApiDatabase) -> web.Application:
 
         store = RequestStore(db)
         await asyncio.to_thread(store.fail_orphans, socket.gethostname(), pid_alive)
+        from styx.server.uploads import limits, sweep
+
+        await asyncio.to_thread(lambda: sweep(limits().ttl_s))
         from styx.server.jobs_leader import start_jobs_leader
 
         start_jobs_leader(app, db)

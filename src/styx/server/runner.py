@@ -98,6 +98,8 @@ class RequestRunner:
             status = RequestStatus.FAILED
             error = str(exc) if isinstance(exc, StyxError) else f"{type(exc).__name__}: {exc}"
             error = " ".join(error.split()) or type(exc).__name__
+            # The client exits as the in-process CLI would (a failed job: the job's own code).
+            result = {"exit_code": exc.exit_code if isinstance(exc, StyxError) else 1}
         finally:
             # The watcher returns as soon as the work is done; awaiting it (not cancelling it)
             # means no output insert of its can land after the request is marked finished.

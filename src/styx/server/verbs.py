@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 from typing import Any
 
 from styx.core.printer import Printer
@@ -41,19 +43,53 @@ class NotFoundError(StyxError):
     """The thing does not exist, or belongs to another user (the same answer, on purpose)."""
 
 
-def _task(args: dict[str, Any]) -> Any:
+# Set by run_verb only, never by a client (no JSON body holds a Python object): the folder a
+# request's upload was unpacked in.
+UNPACKED = "__unpacked_upload__"
+
+
+@dataclasses.dataclass(frozen=True)
+class UnpackedUpload:
+    folder: Path
+
+
+def _inside(folder: Path, text: str) -> bool:
+    if text.startswith(("/", "~")):
+        return False
+    resolved = os.path.normpath(folder / text)
+    return resolved == str(folder) or resolved.startswith(str(folder) + os.sep)
+
+
+def _task(args: dict[str, Any], read_files: bool = True) -> Any:
+    """The request's task. Its workdir and local file mounts are paths on the client's
+    machine: they must come in the request's upload (relative names inside it), and must never
+    read the server's own files. ``read_files=False`` (exec without --sync-workdir, which syncs
+    nothing): the paths are never read, the task only says that it has a workdir."""
     from styx.task import Task
 
     data = args.get("task")
     if not isinstance(data, dict):
         raise StyxError("task: expected the task file as a mapping")
-    # Paths on the client's machine mean nothing here, and must not read the server's files.
-    for field in ("workdir", "file_mounts"):
-        if data.get(field):
+    unpacked = args.get(UNPACKED)
+    folder = unpacked.folder if isinstance(unpacked, UnpackedUpload) else None
+    task = Task.from_yaml(data, base_dir=str(folder) if folder else None)
+    local = [("workdir", task.workdir)] if isinstance(task.workdir, str) else []
+    local += [(f"file_mounts.{target[:120]}", src) for target, src in task.file_mounts.items()]
+    for where, text in local if read_files else []:
+        if folder is None:
             raise StyxError(
-                f"{field}: not supported through the API server yet (files are not uploaded)"
+                f"{where}: a path on the client's machine needs an upload (args.upload); "
+                "the styx client sends one"
             )
-    return Task.from_yaml(data)
+        if not _inside(folder, text):
+            raise StyxError(f"{where}: expected a path inside the request's upload")
+    for mount in task.storage_mounts:
+        if mount.local_source is not None:
+            raise StyxError(
+                f"{mount.where}.source: a local folder copied to a bucket is not supported "
+                "through the API server yet; upload it to the bucket first"
+            )
+    return task
 
 
 def allow_local_provider() -> bool:
@@ -88,6 +124,13 @@ def check_access(verb: str, args: dict[str, Any], user: User) -> str | None:
 
     if verb not in VERBS:
         raise StyxError(f"verb: unknown '{verb[:40]}', expected one of {', '.join(VERBS)}")
+    if args.get("upload") is not None:
+        from styx.server.uploads import UploadNotFoundError, archive_path
+
+        try:
+            archive_path(user.name, args["upload"])
+        except UploadNotFoundError as exc:
+            raise NotFoundError(str(exc)) from None
     if not VERBS[verb]:
         return None
     name = args.get("cluster")
@@ -106,7 +149,27 @@ def check_access(verb: str, args: dict[str, Any], user: User) -> str | None:
 
 
 async def run_verb(verb: str, args: dict[str, Any], user: User, printer: Printer) -> Any:
-    """Run one verb through the core; return a JSON-ready result."""
+    """Run one verb through the core; return a JSON-ready result. The request's upload, if
+    it names one, is unpacked for it and removed when it ends (whatever the outcome)."""
+    if args.get("upload") is None:
+        return await _run_verb(verb, args, user, printer)
+    import asyncio
+
+    from styx.server import uploads
+
+    try:
+        archive = await asyncio.to_thread(uploads.claim, user.name, args["upload"])
+    except uploads.UploadNotFoundError as exc:
+        raise NotFoundError(str(exc)) from None
+    try:
+        folder = await asyncio.to_thread(uploads.unpack, archive, uploads.limits())
+        unpacked = UnpackedUpload(folder)
+        return await _run_verb(verb, {**args, UNPACKED: unpacked}, user, printer)
+    finally:
+        await asyncio.to_thread(uploads.remove, archive)
+
+
+async def _run_verb(verb: str, args: dict[str, Any], user: User, printer: Printer) -> Any:
     from styx import core
     from styx.server.verbs_extra import EXTRA_VERBS, run_extra_verb
 
@@ -125,8 +188,13 @@ async def run_verb(verb: str, args: dict[str, Any], user: User, printer: Printer
         result = await core.launch(task, cluster, options=opts, printer=printer)
         return dataclasses.asdict(result)
     if verb == "exec":
+        sync = bool(args.get("sync_workdir"))
         result = await core.exec(
-            _task(args), cluster, detach_run=bool(args.get("detach_run")), printer=printer
+            _task(args, read_files=sync),
+            cluster,
+            detach_run=bool(args.get("detach_run")),
+            sync_workdir=sync,
+            printer=printer,
         )
         return dataclasses.asdict(result)
     if verb == "status":

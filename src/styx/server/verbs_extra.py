@@ -64,11 +64,22 @@ def _own_job(job_id: int, user: User, args: dict[str, Any]) -> Any:
 
 def jobs_launch(args: dict[str, Any]) -> list[int]:
     from styx.jobs import api
-    from styx.server.verbs import _task, check_local_allowed
+    from styx.server.verbs import UNPACKED, UnpackedUpload, _task, check_local_allowed
 
     stages = args.get("stages")
     if not isinstance(stages, list) or not stages or not all(isinstance(s, dict) for s in stages):
         raise StyxError("stages: expected a list of task files (mappings)")
+    unpacked = args.get(UNPACKED)
+    if isinstance(unpacked, UnpackedUpload):
+        # Every relaunch syncs these files again: they outlive the request, until the last job
+        # naming them is final (styx.jobs.files.forget_files).
+        import uuid
+
+        from styx.jobs.files import uploads_dir
+        from styx.server import uploads
+
+        kept = uploads.adopt(unpacked.folder, uploads_dir() / uuid.uuid4().hex)
+        args = {**args, UNPACKED: UnpackedUpload(kept)}
     tasks = []
     for index, stage in enumerate(stages):
         try:
