@@ -37,7 +37,9 @@ def _error(status: int, message: str) -> web.Response:
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    if request.path == "/api/health":
+    from styx.server.static import is_public
+
+    if request.path == "/api/health" or is_public(request.path):
         return await handler(request)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -170,6 +172,10 @@ def make_app(db: ApiDatabase) -> web.Application:
     app.router.add_get("/api/requests/{id}", get_request)
     app.router.add_get("/api/requests/{id}/stream", stream)
     app.router.add_post("/api/requests/{id}/cancel", cancel_request)
+    from styx.server import reads, static
+
+    reads.add_routes(app)  # the dashboard's JSON reads; `styx status` without --refresh
+    static.add_routes(app)  # the dashboard's page, at /
 
     async def _shutdown(app: web.Application) -> None:
         await app[RUNNER_KEY].shutdown()
