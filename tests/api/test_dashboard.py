@@ -192,6 +192,29 @@ def test_a_running_jobs_log_streams_live(dash: Dashboard) -> None:
             pytest.fail("the stream ended without a new line")
 
 
+def _log_followers(home: Path) -> list[int]:
+    """The server's `agent logs --follow` processes (by the server's home in their command)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "logs 1 --follow" in cmdline and str(home) in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
+def test_a_log_stream_stops_following_when_its_client_goes_away(dash: Dashboard) -> None:
+    with _open(dash, "/api/clusters/dash-alice/jobs/1/logs", "alice") as resp:
+        assert "tick" in json.loads(resp.readline())["text"]
+        assert _log_followers(dash.home)  # the core's follower runs while the client reads
+    deadline = time.monotonic() + 15
+    while _log_followers(dash.home) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _log_followers(dash.home) == []
+
+
 def test_tokens_made_listed_and_revoked_by_their_user(dash: Dashboard) -> None:
     issued = get(dash, "/api/tokens", "bob", "POST")
     assert issued["user"] == "bob" and issued["token"].startswith("styx_")
