@@ -90,6 +90,7 @@ def dash() -> Iterator[Dashboard]:
                 _client_env(dashboard, user), "launch", "-y", *extra, "-c", cluster, str(task)
             )
             assert done.returncode == 0, done.stderr
+        _add_finished_managed_job(home)
         yield dashboard
     finally:
         process.terminate()
@@ -101,6 +102,20 @@ def dash() -> Iterator[Dashboard]:
         log.close()
         _kill_leftover_local_processes(home)
         shutil.rmtree(client_home, ignore_errors=True)
+
+
+def _add_finished_managed_job(home: Path) -> None:
+    """A managed job that recovered twice and succeeded, in the server's store, as one submitted
+    on the server machine itself (no owner): an admin's to see. Finished, so that no
+    controller acts on it."""
+    from styx.jobs.store import JobStore
+    from styx.state.store import open_store
+
+    store = open_store(home / "state.db")
+    jobs = JobStore(store)
+    job_id = jobs.add({"run": "echo trained"}, name="train-dash", base_dir=None)
+    jobs.update(job_id, status="SUCCEEDED", recovery_count=2, infra="local")
+    store.close()
 
 
 def _open(dash: Dashboard, path: str, user: str | None, method: str = "GET") -> Any:
@@ -132,6 +147,14 @@ READS = [
     "/api/cost-report",
     "/api/tokens",
 ]
+
+
+def test_the_page_script_sets_text_never_html() -> None:
+    script = (REPO / "src/styx/server/dashboard/app.js").read_text()
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+        assert sink not in script, sink
+    page = (REPO / "src/styx/server/dashboard/index.html").read_text()
+    assert "<script>" not in page and "style=" not in page and "<style" not in page
 
 
 def test_reads_need_a_token_and_the_page_does_not(dash: Dashboard) -> None:
@@ -167,6 +190,11 @@ def test_clusters_are_each_users_own(dash: Dashboard) -> None:
     assert jobs["source"] == "head"
     assert [(j["job_id"], j["status"]) for j in jobs["jobs"]] == [(1, "SUCCEEDED")]
     assert get(dash, "/api/managed-jobs", "bob") == []
+    managed = get(dash, "/api/managed-jobs", "alice")
+    assert [(j["name"], j["status"], j["recovery_count"]) for j in managed] == [
+        ("train-dash", "SUCCEEDED", 2)
+    ]
+    assert "task_yaml" not in managed[0]
     report = get(dash, "/api/cost-report?days=1", "bob")
     assert [c["cluster"] for c in report["clusters"]] == ["dash-bob"]
     assert status_of(dash, "/api/cost-report?days=nan", "bob") == 400
@@ -313,6 +341,11 @@ def test_dashboard_in_a_browser(dash: Dashboard, browser: Any) -> None:
     assert "tick 1 at" in browser.find_element(By.ID, "log").text  # from the start of the log
     assert browser.find_element(By.ID, "log-state").text == "streaming..."
 
+    browser.find_element(By.CSS_SELECTOR, 'nav button[data-view="managed"]').click()
+    managed = "#managed tbody tr"
+    wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, managed)))
+    cells = [td.text for td in browser.find_elements(By.CSS_SELECTOR, managed + " td")]
+    assert cells[1:4] == ["train-dash", "SUCCEEDED", "2"]  # name, status, recoveries
     browser.find_element(By.CSS_SELECTOR, 'nav button[data-view="tokens"]').click()
     wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#tokens tbody tr")))
     browser.find_element(By.CSS_SELECTOR, 'nav button[data-view="clusters"]').click()
