@@ -18,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aiohttp import web
 
-from styx.db.users import User
+from styx.db.users import User, UserStore
 from styx.errors import StyxError
 from styx.state.store import ClusterRecord, ClusterStatus, StateStore
 
@@ -30,6 +31,8 @@ DEFAULT_REPORT_DAYS = 30.0
 MANAGED_JOBS_LIMIT = 500
 MAX_TOKENS_PER_USER = 50
 LOG_POLL_S = 0.5  # how often an idle log stream checks whether its client went away
+
+T = TypeVar("T")
 
 
 def _json_error(status: int, message: str) -> web.HTTPException:
@@ -53,7 +56,7 @@ def _visible(owner: str | None, user: User, everyone: bool) -> bool:
     return visible(owner, user, everyone)
 
 
-def _with_store(read: Any, *args: Any) -> Any:
+def _with_store(read: Callable[..., T], *args: Any) -> T:
     """Run ``read(store, *args)`` on a fresh state-store connection (in a worker thread)."""
     from styx.state.store import open_store
 
@@ -90,7 +93,9 @@ async def list_clusters(request: web.Request) -> web.Response:
     return web.json_response(rows)
 
 
-def _own_cluster_record(store: StateStore, name: str, user: User, everyone: bool) -> Any:
+def _own_cluster_record(
+    store: StateStore, name: str, user: User, everyone: bool
+) -> ClusterRecord | None:
     record = store.get_cluster(name)
     if record is None or not _visible(record.owner, user, everyone):
         return None
@@ -249,8 +254,7 @@ async def cost_report(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-def _users(request: web.Request) -> Any:
-    from styx.db.users import UserStore
+def _users(request: web.Request) -> UserStore:
     from styx.server.app import DB_KEY
 
     return UserStore(request.app[DB_KEY])
