@@ -158,7 +158,11 @@ async def job_logs(request: web.Request) -> web.StreamResponse:
     chunks: asyncio.Queue[str] = asyncio.Queue()
     printer = Printer(lambda text: loop.call_soon_threadsafe(chunks.put_nowait, text), _ignore)
     response = web.StreamResponse(
-        headers={"Content-Type": "application/x-ndjson", "Cache-Control": "no-store"}
+        headers={
+            "Content-Type": "application/x-ndjson",
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",  # a reverse proxy (nginx ingress) passes lines at once
+        }
     )
     await response.prepare(request)
     work = asyncio.create_task(core.logs(record.name, job_id, follow, printer))
