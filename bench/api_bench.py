@@ -3,9 +3,8 @@ on SQLite and on PostgreSQL (a throwaway Debian PostgreSQL, as in tests/api).
 
     PYTHONPATH=src:. .venv/bin/python bench/api_bench.py [--clients 50] [--calls 10]
 
-A `status` call is what the CLI does: one GET /api/clusters (a read of the state store); with
-`--status-via request`, what `status --refresh` does: submit a request, then stream it until it
-has finished (two HTTP requests and the database rows of one request).
+A `status` call is what the CLI does: submit the request, then stream it until it has finished
+(two HTTP requests and the database rows of one request).
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from pathlib import Path
 from tests.api.postgres import free_port, postgres_server
 
 from styx.client.remote import RemoteClient
-from styx.client.sdk_remote import RemoteSdk
 from styx.client.settings import ApiSettings
 from styx.core.printer import Printer
 
@@ -56,9 +54,7 @@ def styx(env: dict[str, str], *args: str) -> str:
     ).stdout  # fmt: skip
 
 
-def measure(
-    backend: str, db_url: str | None, clients: int, calls: int, via: str = "read"
-) -> dict[str, float]:
+def measure(backend: str, db_url: str | None, clients: int, calls: int) -> dict[str, float]:
     home = Path(tempfile.mkdtemp(prefix="styx-api-bench-"))
     env = {**os.environ, "STYX_HOME": str(home)}
     if db_url:
@@ -83,16 +79,12 @@ def measure(
         time.sleep(1.0)
         idle_rss = rss_kib(server.pid) / 1024
         client = RemoteClient(ApiSettings(endpoint, token))
-        sdk = RemoteSdk(client)
 
         def one_client(_i: int) -> list[float]:
             out = []
             for _ in range(calls):
                 t0 = time.perf_counter()
-                if via == "read":
-                    sdk.status(False, None)
-                else:
-                    client.run("status", {}, Printer.silent())
+                client.run("status", {}, Printer.silent())
                 out.append(time.perf_counter() - t0)
             return out
 
@@ -117,7 +109,6 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--calls", type=int, default=10, help="status calls per client")
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--status-via", choices=["read", "request"], default="read")
     a = parser.parse_args()
     print(f"{'backend':<9} {'start':>8} {'idle RSS':>9} {'p50':>9} {'p99':>9} {'status/s':>9}")
     with ExitStack() as stack:
@@ -125,7 +116,7 @@ def main() -> None:
             if a.backend not in (backend, "both"):
                 continue
             url = stack.enter_context(postgres_server()) if backend == "postgres" else None
-            r = measure(backend, url, a.clients, a.calls, a.status_via)
+            r = measure(backend, url, a.clients, a.calls)
             print(
                 f"{backend:<9} {r['start_s']:>7.2f}s {r['idle_rss_mib']:>6.0f}MiB "
                 f"{r['p50_ms']:>7.1f}ms {r['p99_ms']:>7.1f}ms {r['per_s']:>9.0f}"
