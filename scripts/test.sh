@@ -17,6 +17,8 @@ command -v rclone >/dev/null || need_apt+=(rclone)          # bucket mounts (tes
 command -v fusermount3 >/dev/null || need_apt+=(fuse3)
 command -v npm >/dev/null || need_apt+=(npm)                # Azurite, the Blob emulator
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)  # tests/api
+command -v chromium >/dev/null || need_apt+=(chromium)       # the dashboard's browser test
+[ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing system packages: ${need_apt[*]}"
   apt-get update -qq

@@ -63,10 +63,20 @@ class RemoteSdk:
     def status(
         self, refresh: bool, cluster_names: list[str] | None, all_users: bool = False
     ) -> list[ClusterRecord]:
-        args = {"refresh": refresh, "clusters": cluster_names, "all_users": all_users}
+        if refresh:  # asks the clouds: a background request, streamed like the others
+            args = {"refresh": True, "clusters": cluster_names, "all_users": all_users}
+            rows = self.client.run("status", args, Printer.silent())
+        else:  # the state store only: one read, no request record
+            from urllib.parse import urlencode
+
+            query = urlencode(
+                {"name": cluster_names or [], **({"all_users": "1"} if all_users else {})},
+                doseq=True,
+            )
+            rows = self.client.call("GET", "/api/clusters" + (f"?{query}" if query else ""))
+        fields = {f.name for f in dataclasses.fields(ClusterRecord)}
         records = []
-        for d in self.client.run("status", args, Printer.silent()):
-            fields = {f.name for f in dataclasses.fields(ClusterRecord)}
+        for d in rows:
             record = ClusterRecord(**{k: v for k, v in d.items() if k in fields})
             record.status = ClusterStatus(record.status)
             records.append(record)

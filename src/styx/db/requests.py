@@ -116,6 +116,20 @@ class RequestStore:
         with self.db.engine.connect() as conn:
             return [_record(r) for r in conn.execute(query).all()]
 
+    def clusters_of(self, user: str) -> set[str]:
+        """Every cluster name the user's requests named (gone clusters included)."""
+        from sqlalchemy import select
+
+        from styx.db.tables import requests
+
+        query = (
+            select(requests.c.cluster)
+            .where(requests.c.user_name == user, requests.c.cluster.is_not(None))
+            .distinct()
+        )
+        with self.db.engine.connect() as conn:
+            return {row.cluster for row in conn.execute(query).all()}
+
     def set_running(self, request_id: str, server_id: str) -> None:
         self._update(request_id, status=RequestStatus.RUNNING.value, server_id=server_id)
 

@@ -14,6 +14,8 @@ from styx.db.engine import ApiDatabase
 from styx.errors import StyxError
 
 TOKEN_PREFIX = "styx_"
+# A token's last use is written at most this often, so that authenticating stays a read.
+LAST_USED_RESOLUTION_S = 60.0
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,62}$")
 
 
@@ -21,6 +23,15 @@ _NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,62}$")
 class User:
     name: str
     is_admin: bool
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token as its owner may see it: never the secret (the database does not have it)."""
+
+    token_id: str
+    created_at: float
+    last_used_at: float | None
 
 
 @dataclass(frozen=True)
@@ -119,6 +130,48 @@ class UserStore:
             if not conn.execute(delete(tokens).where(tokens.c.token_id == token_id)).rowcount:
                 raise StyxError(f"no token with id '{token_id}'")
 
+    def tokens_of(self, name: str) -> list[TokenInfo]:
+        from sqlalchemy import select
+
+        from styx.db.tables import tokens
+
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(
+                select(tokens.c.token_id, tokens.c.created_at, tokens.c.last_used_at)
+                .where(tokens.c.user_name == name)
+                .order_by(tokens.c.created_at)
+            ).all()
+        return [TokenInfo(r.token_id, r.created_at, r.last_used_at) for r in rows]
+
+    def revoke_own(self, name: str, token_id: str) -> bool:
+        """Revoke one of ``name``'s tokens; False when that user has no such token."""
+        from sqlalchemy import delete
+
+        from styx.db.tables import tokens
+
+        with self.db.engine.begin() as conn:
+            done = conn.execute(
+                delete(tokens).where(tokens.c.token_id == token_id, tokens.c.user_name == name)
+            )
+            return bool(done.rowcount)
+
+    def _mark_used(self, digest: str, last_used_at: float | None) -> None:
+        from sqlalchemy import update
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from styx.db.tables import tokens
+
+        now = time.time()
+        if last_used_at is not None and now - last_used_at < LAST_USED_RESOLUTION_S:
+            return
+        try:
+            with self.db.engine.begin() as conn:
+                conn.execute(
+                    update(tokens).where(tokens.c.token_hash == digest).values(last_used_at=now)
+                )
+        except SQLAlchemyError:
+            pass  # a busy database must not turn a valid token away; the next use retries
+
     def authenticate(self, token: str) -> User | None:
         """The token's user, or None. Looked up by hash (an index), then compared in constant
         time, so neither the lookup nor the comparison says how much of a guess was right."""
@@ -131,10 +184,11 @@ class UserStore:
         digest = _hash(token)
         with self.db.engine.connect() as conn:
             row = conn.execute(
-                select(tokens.c.token_hash, users.c.name, users.c.is_admin)
+                select(tokens.c.token_hash, tokens.c.last_used_at, users.c.name, users.c.is_admin)
                 .join(users, users.c.name == tokens.c.user_name)
                 .where(tokens.c.token_hash == digest)
             ).first()
         if row is None or not hmac.compare_digest(row.token_hash, digest):
             return None
+        self._mark_used(digest, row.last_used_at)
         return User(row.name, bool(row.is_admin))

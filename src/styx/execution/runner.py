@@ -7,6 +7,7 @@ sync and job submission are written once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -115,19 +116,27 @@ class LocalRunner(CommandRunner):
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
-        if stdin is not None:
-            assert proc.stdin is not None
-            proc.stdin.write(stdin)
-            await proc.stdin.drain()
-            proc.stdin.close()
-        assert proc.stdout is not None
-        while True:
-            line = await proc.stdout.readline()
-            if not line:
-                break
-            if on_output is not None:
-                on_output(line.decode("utf-8", errors="replace"))
-        return await proc.wait()
+        try:
+            if stdin is not None:
+                assert proc.stdin is not None
+                proc.stdin.write(stdin)
+                await proc.stdin.drain()
+                proc.stdin.close()
+            assert proc.stdout is not None
+            while True:
+                line = await proc.stdout.readline()
+                if not line:
+                    break
+                if on_output is not None:
+                    on_output(line.decode("utf-8", errors="replace"))
+            return await proc.wait()
+        except BaseException:
+            # Cancelled (e.g. an API client stopped following a log): the command goes too,
+            # rather than outliving its caller.
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+            raise
 
     async def put(self, local: Path, remote: str, excludes: Sequence[str] = ()) -> None:
         from styx.execution.sync import copy_tree

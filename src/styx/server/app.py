@@ -38,7 +38,9 @@ def _error(status: int, message: str) -> web.Response:
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    if request.path == "/api/health":
+    from styx.server.static import is_public
+
+    if request.path == "/api/health" or is_public(request.path):
         return await handler(request)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -174,6 +176,10 @@ def make_app(db: ApiDatabase) -> web.Application:
     from styx.server import upload_route
 
     upload_route.register(app)
+    from styx.server import reads, static
+
+    reads.add_routes(app)  # the dashboard's JSON reads; `styx status` without --refresh
+    static.add_routes(app)  # the dashboard's page, at /
 
     async def _shutdown(app: web.Application) -> None:
         from styx.server.jobs_leader import stop_jobs_leader

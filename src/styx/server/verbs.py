@@ -200,7 +200,12 @@ async def _run_verb(verb: str, args: dict[str, Any], user: User, printer: Printe
     if verb == "status":
         records = await core.status(bool(args.get("refresh")), args.get("clusters") or None)
         all_users = bool(args.get("all_users"))
-        return [r.to_dict() for r in records if visible(r.owner, user, all_users)]
+        # Without the task file: its envs may hold secrets, and the result is stored.
+        return [
+            {k: v for k, v in r.to_dict().items() if k != "task_yaml"}
+            for r in records
+            if visible(r.owner, user, all_users)
+        ]
     if verb == "queue":
         return [j.to_dict() for j in await core.queue(cluster)]
     if verb == "logs":

@@ -201,17 +201,26 @@ async def run(
     feeder = asyncio.ensure_future(_feed(proc.stdin, stdin))  # alongside reading: no deadlock
     errors = asyncio.ensure_future(proc.stderr.read())
     started = False
-    while True:
-        line = await proc.stdout.readline()
-        if not line:
-            break
-        if not started:
-            started = line == MARKER
-            if started:
-                continue
-        if on_output is not None:
-            on_output(line.decode("utf-8", errors="replace"))
-    code = await proc.wait()
+    try:
+        while True:
+            line = await proc.stdout.readline()
+            if not line:
+                break
+            if not started:
+                started = line == MARKER
+                if started:
+                    continue
+            if on_output is not None:
+                on_output(line.decode("utf-8", errors="replace"))
+        code = await proc.wait()
+    except BaseException:
+        # Cancelled: end the ssh client (which closes the remote command's channel).
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+        feeder.cancel()
+        errors.cancel()
+        raise
     await feeder
     stderr = (await errors).decode("utf-8", errors="replace")
     if not started:
