@@ -436,3 +436,91 @@ def test_shutdown_drains_short_requests_and_marks_the_rest_interrupted(
     assert short.status == RequestStatus.SUCCEEDED and short.result == {"slept": 0.3}
     assert long.status == RequestStatus.FAILED and long.error == INTERRUPTED_ERROR
     assert cancelled.status == RequestStatus.CANCELLED and cancelled.error == "cancelled"
+
+
+# --- a client's stream survives its replica going away -------------------------------------
+
+
+class _CuttingServer:
+    """A stand-in for a replica behind a Service, speaking the stream route's wire format: the
+    first stream connection sends two lines then drops (its replica stopped); later ones serve
+    from the requested offset. Records each offset asked for."""
+
+    LINES = ["one\n", "two\n", "three\n", "four\n"]
+
+    def __init__(self) -> None:
+        import threading
+
+        self.offsets: list[int] = []
+        self.ready = threading.Event()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    async def _stream(self, request: Any) -> Any:
+        from aiohttp import web
+
+        if request.match_info["id"] == "gone":
+            return web.json_response({"error": "request not found"}, status=404)
+        offset = int(request.query["offset"])
+        self.offsets.append(offset)
+        response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        await response.prepare(request)
+        lines = list(enumerate(self.LINES))[offset:]
+        if len(self.offsets) == 1:
+            lines = lines[:2]
+        for seq, text in lines:
+            await response.write(
+                json.dumps({"seq": seq, "stream": "output", "text": text}).encode()
+            )
+            await response.write(b"\n")
+        if len(self.offsets) == 1:
+            await response.write(b'{"seq": 2, "str')  # half a line, then the connection drops
+            assert request.transport is not None
+            request.transport.close()
+            return response
+        done = {"id": "r1", "status": "SUCCEEDED", "result": 7}
+        await response.write(json.dumps({"done": True, "request": done}).encode() + b"\n")
+        await response.write_eof()
+        return response
+
+    def __enter__(self) -> str:
+        from aiohttp import web
+
+        async def start() -> str:
+            app = web.Application()
+            app.router.add_get("/api/requests/{id}/stream", self._stream)
+            self.runner = web.AppRunner(app)
+            await self.runner.setup()
+            site = web.TCPSite(self.runner, "127.0.0.1", 0)
+            await site.start()
+            return f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+
+        self.thread.start()
+        return asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)
+
+    def __exit__(self, *_exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+def test_a_cut_stream_resumes_after_the_last_line_printed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from styx.client import remote
+    from styx.client.remote import ApiError, RemoteClient
+    from styx.client.settings import ApiSettings
+    from styx.core.printer import Printer
+
+    monkeypatch.setattr(remote, "STREAM_RETRY_PAUSE_S", 0.05)
+    printed: list[str] = []
+    server = _CuttingServer()
+    with server as endpoint:
+        client = RemoteClient(ApiSettings(endpoint, "styx_test"))
+        record = client.stream("r1", Printer(printed.append, printed.append))
+        assert record == {"id": "r1", "status": "SUCCEEDED", "result": 7}
+        assert printed == _CuttingServer.LINES  # each line once, in order
+        assert server.offsets == [0, 2]
+        with pytest.raises(ApiError, match="request not found"):
+            client.stream("gone", Printer.silent())  # an answer, not an outage: no retry
+        assert server.offsets == [0, 2]
