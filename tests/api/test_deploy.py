@@ -357,6 +357,7 @@ def test_ready_reports_schema_and_sigterm_stops_cleanly(styx_home: Path) -> None
     from sqlalchemy import insert
 
     from styx.db import open_database
+    from styx.db.engine import MIGRATIONS
     from styx.db.tables import schema_version
     from styx.server.probe import main as probe
 
@@ -373,6 +374,15 @@ def test_ready_reports_schema_and_sigterm_stops_cleanly(styx_home: Path) -> None
         status, body = _get(endpoint + "/api/ready")
         assert status == 200 and body["ready"] is True and body["schema_version"] >= 1
         assert probe(["--port", str(port)]) == 0  # the image's HEALTHCHECK
+        # A second server on the taken port: one line, no traceback.
+        second = subprocess.run(
+            [sys.executable, "-m", "styx.cli.main", "api", "start", "--foreground",
+             "--port", str(port)],
+            capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=str(REPO), timeout=60,
+        )  # fmt: skip
+        assert second.returncode != 0
+        assert f"cannot listen on 127.0.0.1:{port}" in second.stderr
+        assert "Traceback" not in second.stderr
         # A newer Styx migrated the database: this replica must not take traffic.
         db = open_database(migrate=False)
         with db.engine.begin() as conn:
@@ -381,7 +391,7 @@ def test_ready_reports_schema_and_sigterm_stops_cleanly(styx_home: Path) -> None
         status, body = _get(endpoint + "/api/ready")
         assert status == 503 and body == {
             "ready": False,
-            "reason": f"schema at version 99, expected {body['reason'].split()[-1]}",
+            "reason": f"schema at version 99, expected {len(MIGRATIONS)}",
         }
         assert _get(endpoint + "/api/health")[0] == 200  # alive, only not ready
         assert _get(endpoint + "/api/whoami")[0] == 401
@@ -393,7 +403,7 @@ def test_ready_reports_schema_and_sigterm_stops_cleanly(styx_home: Path) -> None
             process.communicate()
     assert process.returncode == 0, err
     log = err.decode()
-    assert f"listening on http://127.0.0.1:{port} (database: sqlite" in log
+    assert f"serving on http://127.0.0.1:{port} (database: sqlite" in log
     assert log.rstrip().endswith("styx.server: stopped")
 
 

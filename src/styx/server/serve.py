@@ -76,24 +76,28 @@ def serve(opts: ServeOptions) -> None:
     log = logging.getLogger("styx.server")
     scheme = "https" if context else "http"
     log.info(
-        "listening on %s://%s:%d (database: %s, schema version %d)",
+        "serving on %s://%s:%d (database: %s, schema version %d)",
         scheme,
         opts.host,
         opts.port,
         db.engine.dialect.name,  # the dialect only: the URL may hold a password
         db.version(),
     )
-    web.run_app(
-        make_app(db, drain_s=opts.drain_s),
-        host=opts.host,
-        port=opts.port,
-        ssl_context=context,
-        print=None,
-        access_log=None,  # the default access log would be fine, but keep tokens out by design
-        handle_signals=True,
-        # The drain happens in on_shutdown; this bounds the streams still open after it.
-        shutdown_timeout=5.0,
-    )
+    try:
+        web.run_app(
+            make_app(db, drain_s=opts.drain_s),
+            host=opts.host,
+            port=opts.port,
+            ssl_context=context,
+            print=None,
+            access_log=None,  # the default access log would be fine, but keep tokens out by design
+            handle_signals=True,
+            # The drain happens in on_shutdown; this bounds the streams still open after it.
+            shutdown_timeout=5.0,
+        )
+    except OSError as exc:  # the address is taken, or not ours to bind
+        db.close()
+        raise StyxError(f"--host/--port: cannot listen on {opts.host}:{opts.port}: {exc}") from exc
     log.info("stopped")
 
 
