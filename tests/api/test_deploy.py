@@ -235,11 +235,13 @@ def test_entrypoint_is_a_valid_foreground_start_that_may_listen() -> None:
     grace = api_deployment()["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
     assert grace > params["drain_timeout"] + 5 + 5
 
-    # One port everywhere: EXPOSE, --port, the named container port, the HEALTHCHECK.
+    # One port everywhere: EXPOSE, the port the image's start and HEALTHCHECK take from
+    # STYX_API_PORT, the pod's --port and its named container port.
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert ports["http"] == params["port"] == docker_params["port"]
+    assert docker_params["port"] is None  # not on the command line: from STYX_API_PORT
+    assert ports["http"] == params["port"] == int(image["ENV"]["STYX_API_PORT"])
     assert image["EXPOSE"] == [str(params["port"])]
-    assert f'"--port", "{params["port"]}"' in image["HEALTHCHECK"][0]
+    assert "--port" not in image["HEALTHCHECK"][0]
 
 
 def _app_routes() -> set[tuple[str, str]]:

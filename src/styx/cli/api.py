@@ -64,7 +64,7 @@ def _healthy(endpoint: str) -> bool:
 
 @api.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
-@click.option("--port", type=int, default=None, help="port (default 46580)")
+@click.option("--port", type=int, default=None, envvar="STYX_API_PORT", help="port (default 46580)")
 @click.option("--tls-cert", type=click.Path(dir_okay=False), help="TLS certificate (PEM)")
 @click.option("--tls-key", type=click.Path(dir_okay=False), help="TLS private key (PEM)")
 @click.option("--insecure", is_flag=True, help="allow plain HTTP beyond loopback")

@@ -1,5 +1,6 @@
 """``python -m styx.server.probe [--port P] [--path /api/ready]``: exit 0 when the server on
-this machine answers 200 there, 1 otherwise (the container image's HEALTHCHECK).
+this machine answers 200 there, 1 otherwise (the container image's HEALTHCHECK). The port
+defaults to ``$STYX_API_PORT``, as ``styx api start``'s does, then 46580.
 
 It tries HTTPS, then plain HTTP, on 127.0.0.1, so one command fits both ways the image runs.
 Certificates are not verified: this checks that the local process answers, not who it is.
@@ -8,12 +9,15 @@ Certificates are not verified: this checks that the local process answers, not w
 from __future__ import annotations
 
 import argparse
+import os
 import ssl
 import sys
 import urllib.error
 import urllib.request
 
 from styx.server.serve import DEFAULT_PORT
+
+PORT_ENV = "STYX_API_PORT"
 
 
 def answers(url: str, timeout: float) -> bool:
@@ -28,7 +32,7 @@ def answers(url: str, timeout: float) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="styx-probe")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--port", type=int, default=int(os.environ.get(PORT_ENV) or DEFAULT_PORT))
     parser.add_argument("--path", default="/api/ready")
     parser.add_argument("--timeout", type=float, default=4.0)
     a = parser.parse_args(argv)
