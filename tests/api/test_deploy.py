@@ -145,6 +145,18 @@ def test_selectors_match_the_pods_labels_and_named_ports() -> None:
     assert pdb["spec"]["selector"]["matchLabels"].items() <= (
         api_deployment()["spec"]["template"]["metadata"]["labels"].items()
     )
+    # Only the API server's pods may reach the database.
+    policy = find("NetworkPolicy", "styx-postgres")["spec"]
+    postgres_labels = statefulset["spec"]["template"]["metadata"]["labels"]
+    assert policy["podSelector"]["matchLabels"].items() <= postgres_labels.items()
+    (allowed,) = policy["ingress"]
+    (source,) = allowed["from"]
+    assert (
+        source["podSelector"]["matchLabels"] == api_deployment()["spec"]["selector"]["matchLabels"]
+    )
+    assert [p["port"] for p in allowed["ports"]] == [
+        statefulset["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"]
+    ]
     ingress = find("Ingress", "styx-api")
     backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
     assert backend["name"] == "styx-api"
