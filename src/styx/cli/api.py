@@ -17,7 +17,7 @@ import click
 from styx.errors import StyxError
 
 START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 15.0
+STOP_TIMEOUT_S = 30.0  # above the default drain (20 s) plus the streams' bound (5 s)
 
 
 @click.group()
@@ -64,11 +64,22 @@ def _healthy(endpoint: str) -> bool:
 
 @api.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
-@click.option("--port", type=int, default=None, help="port (default 46580)")
+@click.option("--port", type=int, default=None, envvar="STYX_API_PORT", help="port (default 46580)")
 @click.option("--tls-cert", type=click.Path(dir_okay=False), help="TLS certificate (PEM)")
 @click.option("--tls-key", type=click.Path(dir_okay=False), help="TLS private key (PEM)")
 @click.option("--insecure", is_flag=True, help="allow plain HTTP beyond loopback")
-@click.option("--foreground", is_flag=True, help="run in this process instead of detached")
+@click.option(
+    "--foreground",
+    is_flag=True,
+    help="run in this process, logging to stderr (containers) instead of detached",
+)
+@click.option(
+    "--drain-timeout",
+    type=float,
+    default=20.0,
+    show_default=True,
+    help="on SIGTERM, seconds running requests get to finish before they are interrupted",
+)
 def start(
     host: str,
     port: int | None,
@@ -76,11 +87,12 @@ def start(
     tls_key: str | None,
     insecure: bool,
     foreground: bool,
+    drain_timeout: float,
 ) -> None:
     """Start the API server (detached; its log is $STYX_HOME/server/api.log)."""
     from styx.server.serve import DEFAULT_PORT, ServeOptions, check_listen, serve
 
-    opts = ServeOptions(host, port or DEFAULT_PORT, tls_cert, tls_key, insecure)
+    opts = ServeOptions(host, port or DEFAULT_PORT, tls_cert, tls_key, insecure, drain_timeout)
     check_listen(opts)  # refuse before detaching, so the error reaches the terminal
     if foreground:
         serve(opts)
@@ -96,6 +108,7 @@ def start(
         argv += ["--tls-cert", tls_cert, "--tls-key", tls_key]
     if insecure:
         argv.append("--insecure")
+    argv += ["--drain-timeout", str(drain_timeout)]
     fd = os.open(log_file, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
     with os.fdopen(fd, "ab") as log:
         proc = subprocess.Popen(

@@ -6,9 +6,11 @@ running on the server) and says how to reattach or cancel.
 
 from __future__ import annotations
 
+import http.client
 import json
 import ssl
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -19,10 +21,20 @@ from styx.core.printer import Printer
 from styx.errors import StyxError
 
 TIMEOUT_S = 30.0
+# How long a stream cut short is resumed for (its server replica stopped, a proxy dropped it):
+# any replica serves it from the database, from the last line received.
+STREAM_RESUME_S = 60.0
+STREAM_RETRY_PAUSE_S = 1.0
+# Answers of a proxy or a stopping replica while another takes over: worth another try.
+_TRANSIENT_HTTP = (502, 503, 504)
 
 
 class ApiError(StyxError):
     """The API server refused a request or could not be reached."""
+
+
+class ApiUnreachable(ApiError):
+    """No answer from the API server (refused, reset, a proxy's 502/503/504): may pass."""
 
 
 class Detached(KeyboardInterrupt):
@@ -69,10 +81,11 @@ class RemoteClient:
                 message = (
                     f"{message} (log in with: styx api login {self.settings.endpoint} --token ...)"
                 )
-            raise ApiError(f"API server {self.settings.endpoint}: {message}") from None
+            kind = ApiUnreachable if exc.code in _TRANSIENT_HTTP else ApiError
+            raise kind(f"API server {self.settings.endpoint}: {message}") from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise ApiError(
+            raise ApiUnreachable(
                 f"API server {self.settings.endpoint}: cannot connect: {reason}"
             ) from None
 
@@ -97,18 +110,35 @@ class RemoteClient:
         return dict(self.call("GET", f"/api/requests/{request_id}"))
 
     def stream(self, request_id: str, printer: Printer, offset: int = 0) -> dict[str, Any]:
-        """Print the request's output from ``offset`` until it finishes; return its record."""
-        with self._open(
-            "GET", f"/api/requests/{request_id}/stream?offset={offset}", timeout=None
-        ) as resp:
-            for raw in resp:
-                line = json.loads(raw)
-                if line.get("done"):
-                    return dict(line["request"])
-                (printer.output if line["stream"] == "output" else printer.progress)(line["text"])
-        raise ApiError(
-            f"API server {self.settings.endpoint}: the stream of {request_id} ended early"
-        )
+        """Print the request's output from ``offset`` until it finishes; return its record.
+
+        A stream cut short resumes after the last line printed (no line twice, none lost),
+        through whichever replica answers, for up to STREAM_RESUME_S without progress."""
+        deadline: float | None = None
+        while True:
+            try:
+                with self._open(
+                    "GET", f"/api/requests/{request_id}/stream?offset={offset}", timeout=None
+                ) as resp:
+                    for raw in resp:
+                        line = json.loads(raw)
+                        if line.get("done"):
+                            return dict(line["request"])
+                        out = printer.output if line["stream"] == "output" else printer.progress
+                        out(line["text"])
+                        offset, deadline = line["seq"] + 1, None
+            except ApiUnreachable:
+                pass
+            except (OSError, http.client.HTTPException, ValueError):
+                pass  # cut mid-stream (reset, incomplete chunk, half a line)
+            now = time.monotonic()
+            deadline = deadline or now + STREAM_RESUME_S
+            if now >= deadline:
+                raise ApiError(
+                    f"API server {self.settings.endpoint}: the stream of {request_id} ended "
+                    f"early and could not be resumed (reattach: styx api logs {request_id})"
+                )
+            time.sleep(STREAM_RETRY_PAUSE_S)
 
     def run(self, verb: str, args: dict[str, Any], printer: Printer | None = None) -> Any:
         """Submit and follow one request; its result, or its error raised as a StyxError."""

@@ -16,9 +16,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
     parser.add_argument("--insecure", action="store_true")
+    parser.add_argument("--drain-timeout", type=float, default=ServeOptions.drain_s)
     a = parser.parse_args(argv)
     try:
-        serve(ServeOptions(a.host, a.port, a.tls_cert, a.tls_key, a.insecure))
+        serve(ServeOptions(a.host, a.port, a.tls_cert, a.tls_key, a.insecure, a.drain_timeout))
     except StyxError as exc:
         sys.stderr.write(f"styx: error: {exc}\n")
         sys.exit(exc.exit_code)

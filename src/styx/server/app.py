@@ -1,5 +1,6 @@
-"""The HTTP routes. Every route but /api/health needs ``Authorization: Bearer TOKEN``; a
-request or cluster of another user answers 404, as if it did not exist.
+"""The HTTP routes. Every route but the probes (/api/health, /api/ready: server/probes.py)
+needs ``Authorization: Bearer TOKEN``; a request or cluster of another user answers 404, as if
+it did not exist.
 
   POST /api/requests                 {"verb", "args"} -> {"request_id"}
   GET  /api/requests                 the caller's requests (admins: ?all_users=1)
@@ -23,7 +24,8 @@ from styx.db.engine import ApiDatabase
 from styx.db.requests import RequestRecord, RequestStore
 from styx.db.users import User, UserStore
 from styx.errors import StyxError
-from styx.server.runner import RequestRunner
+from styx.server.probes import DRAINING_KEY, PUBLIC_PATHS, add_probe_routes
+from styx.server.runner import DEFAULT_DRAIN_S, RequestRunner
 
 STREAM_POLL_S = 0.2
 MAX_BODY = 1024 * 1024
@@ -40,7 +42,7 @@ def _error(status: int, message: str) -> web.Response:
 async def auth_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     from styx.server.static import is_public
 
-    if request.path == "/api/health" or is_public(request.path):
+    if request.path in PUBLIC_PATHS or is_public(request.path):
         return await handler(request)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -77,12 +79,6 @@ async def _own_request(request: web.Request) -> RequestRecord:
     return record
 
 
-async def health(_request: web.Request) -> web.Response:
-    from importlib.metadata import version
-
-    return web.json_response({"ok": True, "version": version("styx")})
-
-
 async def whoami(request: web.Request) -> web.Response:
     user: User = request["user"]
     return web.json_response({"user": user.name, "is_admin": user.is_admin})
@@ -92,6 +88,8 @@ async def submit(request: web.Request) -> web.Response:
     from styx.server.verbs import check_access
 
     user: User = request["user"]
+    if request.app[DRAINING_KEY]:
+        return _error(503, "the server is shutting down: send the request again")
     try:
         body = await request.json()
     except ValueError:
@@ -162,11 +160,13 @@ async def stream(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def make_app(db: ApiDatabase) -> web.Application:
+def make_app(db: ApiDatabase, drain_s: float = DEFAULT_DRAIN_S) -> web.Application:
+    """The application; on shutdown it lets running requests finish for up to ``drain_s``
+    seconds, then marks the rest interrupted (see RequestRunner.shutdown)."""
     app = web.Application(middlewares=[auth_middleware], client_max_size=MAX_BODY)
     app[DB_KEY] = db
     app[RUNNER_KEY] = RequestRunner(RequestStore(db))
-    app.router.add_get("/api/health", health)
+    add_probe_routes(app, db)
     app.router.add_get("/api/whoami", whoami)
     app.router.add_post("/api/requests", submit)
     app.router.add_get("/api/requests", list_requests)
@@ -182,11 +182,14 @@ def make_app(db: ApiDatabase) -> web.Application:
     static.add_routes(app)  # the dashboard's page, at /
 
     async def _shutdown(app: web.Application) -> None:
+        app[DRAINING_KEY] = True
         from styx.server.jobs_leader import stop_jobs_leader
 
-        await stop_jobs_leader(app)
-        await app[RUNNER_KEY].shutdown()
-        db.close()
+        await stop_jobs_leader(app)  # running managed jobs are left for the next leader
+        await app[RUNNER_KEY].shutdown(drain_s)
+
+    async def _cleanup(app: web.Application) -> None:
+        db.close()  # after the last handler: streams still read the database while draining
 
     async def _startup(app: web.Application) -> None:
         import socket
@@ -204,4 +207,5 @@ def make_app(db: ApiDatabase) -> web.Application:
 
     app.on_startup.append(_startup)
     app.on_shutdown.append(_shutdown)
+    app.on_cleanup.append(_cleanup)
     return app

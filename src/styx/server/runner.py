@@ -4,6 +4,7 @@ in batches, and which stops when any replica marks it cancelled."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 from typing import Any
@@ -12,7 +13,17 @@ from styx.core.printer import Printer
 from styx.db.requests import RequestStatus, RequestStore
 from styx.db.users import User
 
+log = logging.getLogger("styx.server")
+
 FLUSH_INTERVAL_S = 0.2
+# How long a stopping server lets its running requests finish before it interrupts them.
+DEFAULT_DRAIN_S = 20.0
+# What a client (or `styx api requests`) sees for a request its replica interrupted: it may
+# have done part of its work, so it is not retried by itself.
+INTERRUPTED_ERROR = (
+    "interrupted: the API server replica running it shut down; check the cluster's state "
+    "(styx status) and run the command again"
+)
 
 
 class Wakeups:
@@ -72,6 +83,7 @@ class RequestRunner:
         self.server_id = f"{socket.gethostname()}:{os.getpid()}"
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.wakeups = Wakeups()
+        self.stopping = False
 
     def submit(self, request_id: str, verb: str, args: dict[str, Any], user: User) -> None:
         task = asyncio.create_task(self._run(request_id, verb, args, user))
@@ -92,6 +104,10 @@ class RequestRunner:
             result = await work
         except asyncio.CancelledError:
             status, error = RequestStatus.CANCELLED, "cancelled"
+            this = asyncio.current_task()
+            if self.stopping and this is not None and this.cancelling():
+                # This task was cancelled by shutdown (a user's cancel cancels only the work).
+                status, error = RequestStatus.FAILED, INTERRUPTED_ERROR
         except Exception as exc:  # noqa: BLE001 - the request's failure is its result
             from styx.errors import StyxError
 
@@ -121,7 +137,18 @@ class RequestRunner:
                 work.cancel()
                 cancelled = True
 
-    async def shutdown(self) -> None:
-        for task in list(self.tasks.values()):
+    async def shutdown(self, drain_s: float = DEFAULT_DRAIN_S) -> None:
+        """Let running requests finish for up to ``drain_s`` seconds, then cancel the rest;
+        they are marked FAILED with INTERRUPTED_ERROR, so their clients (streaming from any
+        replica) learn that they did not complete."""
+        self.stopping = True
+        running = list(self.tasks.values())
+        if running and drain_s > 0:
+            log.info("draining %d running request(s), up to %gs", len(running), drain_s)
+            await asyncio.wait(running, timeout=drain_s)
+        left = [t for t in running if not t.done()]
+        if left:
+            log.warning("interrupting %d request(s) still running", len(left))
+        for task in left:
             task.cancel()
-        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        await asyncio.gather(*left, return_exceptions=True)

@@ -1,9 +1,17 @@
-"""Start the server: check where it may listen, open the database, serve until stopped."""
+"""Start the server: check where it may listen, open the database, serve until stopped.
+
+It logs one line per event to stderr (start, drain, stop; never a request's arguments or a
+token), which is the container's log when it runs in the foreground. SIGTERM or SIGINT stops
+it gracefully: it stops accepting connections, lets running requests finish for up to
+``drain_s`` seconds, marks the rest interrupted (their clients see it), then exits.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import ssl
+import sys
 from dataclasses import dataclass
 
 from styx.errors import StyxError
@@ -18,6 +26,7 @@ class ServeOptions:
     certfile: str | None = None
     keyfile: str | None = None
     insecure: bool = False
+    drain_s: float = 20.0  # = runner.DEFAULT_DRAIN_S (not imported: the CLI stays light)
 
 
 def is_loopback(host: str) -> bool:
@@ -35,6 +44,8 @@ def check_listen(opts: ServeOptions) -> ssl.SSLContext | None:
     TLS-terminating proxy)."""
     if not 1 <= opts.port <= 65535:
         raise StyxError(f"--port: got {opts.port}, expected 1-65535")
+    if not 0 <= opts.drain_s <= 3600:
+        raise StyxError(f"--drain-timeout: got {opts.drain_s:g}, expected 0-3600 seconds")
     if bool(opts.certfile) != bool(opts.keyfile):
         raise StyxError("--tls-cert and --tls-key: give both or neither")
     if opts.certfile and opts.keyfile:
@@ -60,13 +71,41 @@ def serve(opts: ServeOptions) -> None:
     from styx.server.app import make_app
 
     context = check_listen(opts)
+    _log_to_stderr()
     db = open_database()
-    web.run_app(
-        make_app(db),
-        host=opts.host,
-        port=opts.port,
-        ssl_context=context,
-        print=None,
-        access_log=None,  # the default access log would be fine, but keep tokens out by design
-        handle_signals=True,
+    log = logging.getLogger("styx.server")
+    scheme = "https" if context else "http"
+    log.info(
+        "serving on %s://%s:%d (database: %s, schema version %d)",
+        scheme,
+        opts.host,
+        opts.port,
+        db.engine.dialect.name,  # the dialect only: the URL may hold a password
+        db.version(),
     )
+    try:
+        web.run_app(
+            make_app(db, drain_s=opts.drain_s),
+            host=opts.host,
+            port=opts.port,
+            ssl_context=context,
+            print=None,
+            access_log=None,  # the default access log would be fine, but keep tokens out by design
+            handle_signals=True,
+            # The drain happens in on_shutdown; this bounds the streams still open after it.
+            shutdown_timeout=5.0,
+        )
+    except OSError as exc:  # the address is taken, or not ours to bind
+        db.close()
+        raise StyxError(f"--host/--port: cannot listen on {opts.host}:{opts.port}: {exc}") from exc
+    log.info("stopped")
+
+
+def _log_to_stderr() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for name in ("styx.server", "aiohttp.server", "aiohttp.web"):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
