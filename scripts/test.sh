@@ -53,6 +53,14 @@ fi
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
 
+# Most of the suite waits on processes (sshd nodes, agents, fake clouds), so it runs on
+# STYX_TEST_WORKERS pytest processes (default 2; 0 = one process). A test file stays on one
+# worker (its module fixtures are made once); each worker starts its own servers on free ports.
+workers=${STYX_TEST_WORKERS:-2}
+case "$workers" in ''|*[!0-9]*) echo "STYX_TEST_WORKERS: expected a number" >&2; exit 2 ;; esac
+parallel=()
+[ "$workers" -gt 0 ] && parallel=(-n "$workers" --dist loadfile)
+
 # Tests (and the servers they start: moto, sshd, fake clouds) see only the loopback interface.
 exec unshare --net -- bash -c 'ip link set lo up && exec .venv/bin/python -m pytest "$@"' \
-  styx-tests "$@"
+  styx-tests "${parallel[@]}" "$@"

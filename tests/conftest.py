@@ -7,6 +7,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,3 +93,13 @@ def ssh_as_user(home: Path, host: str, command: str) -> subprocess.CompletedProc
         timeout=60,
         stdin=subprocess.DEVNULL,
     )  # fmt: skip
+
+
+def state_of(home: Path, db_url: str | None = None) -> Any:
+    """The state store a Styx with this home and ``STYX_DB_URL`` keeps (an API server's, say):
+    PostgreSQL when the URL names it, else the home's SQLite file. Close it after use."""
+    from styx.state.store import StateStore
+
+    if db_url and db_url.startswith(("postgresql", "postgres:")):
+        return StateStore(url=db_url)
+    return StateStore(home / "state.db")

@@ -66,7 +66,11 @@ def test_aws_walk_through_the_server(
     moto.reset()
     # The proxy map is this test's: the server's config names it (read at each request).
     write_config(aws_server.home, {"aws": cloud_section(nodes, **aws_section())})
-    alice = Cli(aws_server.home, user_env(aws_server, styx_home, "alice"))
+    alice = Cli(
+        aws_server.home,
+        user_env(aws_server, styx_home, "alice"),
+        db_url=aws_server.env.get("STYX_DB_URL"),
+    )
     bob = user_env(aws_server, styx_home, "bob")
 
     def others_see_nothing(cluster: str) -> None:

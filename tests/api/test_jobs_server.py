@@ -16,10 +16,9 @@ import pytest
 
 from styx.jobs.runner import cluster_name_for
 from styx.jobs.store import JobStore
-from styx.state.store import StateStore
 from tests.api.conftest import fresh_database, run_styx
 from tests.api.jobsrv_fixtures import JobsServer, new_jobs_server
-from tests.conftest import REPO
+from tests.conftest import REPO, state_of
 from tests.integration.test_local_cli import instance_dirs
 from tests.jobs.conftest import submitted_id, wait_until
 
@@ -40,7 +39,7 @@ def jobs_server() -> Iterator[JobsServer]:
 def server_job(server: JobsServer, job_id: int) -> dict:  # type: ignore[type-arg]
     """The job's record in the server's state store (polling through the CLI would start a
     Python process per look)."""
-    store = StateStore(server.home / "state.db")
+    store = state_of(server.home, server.env.get("STYX_DB_URL"))
     try:
         record = JobStore(store).get(job_id)
         assert record is not None, f"no managed job {job_id}"
@@ -198,7 +197,7 @@ def test_storage_and_check_go_to_the_server(jobs_server: JobsServer, tmp_path: P
     from styx.storage.state import StorageState, new_record
 
     server = jobs_server
-    store = StateStore(server.home / "state.db")
+    store = state_of(server.home, server.env.get("STYX_DB_URL"))
     try:  # buckets as launches through the server record them: each with its user as owner
         for owner in ("alice", "bob"):
             ref = BucketRef(StoreKind.S3, f"styx-{owner}-data")

@@ -80,10 +80,12 @@ def base_env(home: Path, tmp: Path) -> dict[str, str]:
 
 @dataclass
 class Cli:
-    """Runs ``python -m styx.cli.main`` with a fixed environment."""
+    """Runs ``python -m styx.cli.main`` with a fixed environment. ``home`` and ``db_url``: where
+    the clusters' state lives (the client's home, or an API server's home and database)."""
 
     home: Path
     env: dict[str, str]
+    db_url: str | None = None
 
     def __call__(
         self, *args: str, timeout: float = 120, check: bool = True

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import Cli, Nodes, power_off
@@ -23,19 +22,16 @@ class CloudHooks:
     live_count: Callable[[str, str], int]
 
 
-def _instances(home: Path, cluster: str) -> list[dict[str, Any]]:
-    """The instances Styx saved for the cluster (its state store, read-only), by rank."""
-    import os
+def _instances(cli: Cli, cluster: str) -> list[dict[str, Any]]:
+    """The instances Styx saved for the cluster (the test's own state, or an API server's), by
+    rank."""
+    from tests.conftest import state_of
 
-    from styx.state.store import open_store
-
-    # The test's own home (tests/conftest.py), or through an API server the server's.
-    saved = os.environ["STYX_HOME"]
-    os.environ["STYX_HOME"] = str(home)
+    store = state_of(cli.home, cli.db_url)
     try:
-        insts = sorted(open_store().instances(cluster), key=lambda i: i.node_rank)
+        insts = sorted(store.instances(cluster), key=lambda i: i.node_rank)
     finally:
-        os.environ["STYX_HOME"] = saved
+        store.close()
     return [i.to_dict() for i in insts]
 
 
@@ -58,7 +54,7 @@ def walk(
     cluster is up."""
     name = f"e2e-{cloud.split('/')[0]}"
     out = cli("launch", "-y", "-c", name, "--infra", cloud, "--num-nodes", "2", *launch_args, RUN)
-    insts = _instances(cli.home, name)
+    insts = _instances(cli, name)
     assert [i["node_rank"] for i in insts] == [0, 1]
     # The shipped snapshot is older than catalog.max_age_days (180): a real launch says so too.
     assert "run `styx catalog refresh`" in out.stdout + out.stderr, out
@@ -123,7 +119,7 @@ def _stop_start(
     status = cli("status", "-r", name).stdout
     assert "UP" in status, status
     out = cli("exec", name, "echo after-start-$STYX_NODE")
-    restarted = [str(i["public_ip"]) for i in _instances(cli.home, name)]
+    restarted = [str(i["public_ip"]) for i in _instances(cli, name)]
     assert [nodes.node_for(ip) for ip in restarted] == [head, worker]
     assert f"(head, {privates[0]}) after-start-{head.name}" in _lines(out.stdout), out
     assert f"(worker1, {privates[1]}) after-start-{worker.name}" in _lines(out.stdout), out
