@@ -11,6 +11,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,14 +70,29 @@ def wait_healthy(endpoint: str, process: subprocess.Popen[bytes], timeout: float
 @pytest.fixture(scope="session", params=BACKENDS)
 def api_server(request: pytest.FixtureRequest) -> Iterator[ApiServer]:
     home = Path(tempfile.mkdtemp(prefix="styx-api-server-"))
-    env = {**os.environ, "STYX_HOME": str(home)}
-    env.pop("STYX_API_SERVER", None)
-    if request.param == "postgres":
-        env["STYX_DB_URL"] = fresh_database(request.getfixturevalue("postgres_url"))
     # The tests' clusters run on the local provider, which a server allows only when told to.
     (home / "config.yaml").write_text("api_server: {allow_local_provider: true}\n")
-    # Users and tokens straight in the server's database (test_cli_api covers the commands).
-    (home / "server").mkdir(mode=0o700)
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    with server_process(request.param, home, dict(os.environ), url) as server:
+        yield server
+
+
+@contextmanager
+def server_process(
+    backend: str, home: Path, env: dict[str, str], postgres_url: str | None = None
+) -> Iterator[ApiServer]:
+    """A ``python -m styx.server`` process on 127.0.0.1 whose $STYX_HOME is ``home`` and whose
+    environment is ``env`` (a test's, so that the same clouds and nodes answer it), with users
+    alice (the first: the admin) and bob, put straight in its database (test_cli_api covers the
+    commands that do it). Stopped, and its local instances' processes killed, on exit."""
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    env = {**env, "STYX_HOME": str(home)}
+    for name in ("STYX_API_SERVER", "STYX_API_TOKEN", "STYX_DB_URL"):
+        env.pop(name, None)
+    if backend == "postgres":
+        assert postgres_url is not None
+        env["STYX_DB_URL"] = fresh_database(postgres_url)
+    (home / "server").mkdir(mode=0o700, exist_ok=True)
     db = open_database(env.get("STYX_DB_URL") or f"sqlite:///{home / 'server' / 'api.db'}")
     users = UserStore(db)
     tokens = {}
@@ -85,7 +101,7 @@ def api_server(request: pytest.FixtureRequest) -> Iterator[ApiServer]:
         tokens[user] = users.create_token(user).token
     db.close()
     port = free_port()
-    log = open(home / "server.log", "wb")  # noqa: SIM115 - closed at teardown
+    log = open(home / "server.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [sys.executable, "-m", "styx.server", "--port", str(port)],
         env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=str(REPO),
@@ -93,7 +109,7 @@ def api_server(request: pytest.FixtureRequest) -> Iterator[ApiServer]:
     endpoint = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(endpoint, process)
-        yield ApiServer(request.param, endpoint, home, env, tokens, process)
+        yield ApiServer(backend, endpoint, home, env, tokens, process)
     finally:
         process.terminate()
         try:

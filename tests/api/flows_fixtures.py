@@ -1,63 +1,16 @@
-"""An API server for the end-to-end flows: started with the environment the in-process test
-gives the CLI (cloud endpoints, proxy commands, pool files live in the server's home), on
-SQLite or PostgreSQL, with users alice (admin) and bob."""
+"""Helpers of the end-to-end flows through an API server (the server itself:
+``tests.api.conftest.server_process``, started with the environment the in-process test gives
+the CLI)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from styx.db import open_database
-from styx.db.users import UserStore
-from tests.api.conftest import ApiServer, fresh_database, wait_healthy
-from tests.api.postgres import free_port
-from tests.conftest import REPO, _kill_leftover_local_processes
-
-
-@contextmanager
-def flows_server(
-    backend: str, home: Path, env: dict[str, str], postgres_url: str | None = None
-) -> Iterator[ApiServer]:
-    """A ``python -m styx.server`` process whose $STYX_HOME is ``home`` and whose environment
-    is ``env`` (the in-process test's, so that the same clouds and nodes answer it)."""
-    home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    env = {**env, "STYX_HOME": str(home)}
-    for name in ("STYX_API_SERVER", "STYX_API_TOKEN", "STYX_DB_URL"):
-        env.pop(name, None)
-    if backend == "postgres":
-        assert postgres_url is not None
-        env["STYX_DB_URL"] = fresh_database(postgres_url)
-    (home / "server").mkdir(mode=0o700, exist_ok=True)
-    db = open_database(env.get("STYX_DB_URL") or f"sqlite:///{home / 'server' / 'api.db'}")
-    users = UserStore(db)
-    tokens = {}
-    for user in ("alice", "bob"):
-        users.add(user)
-        tokens[user] = users.create_token(user).token
-    db.close()
-    port = free_port()
-    log = open(home / "server.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [sys.executable, "-m", "styx.server", "--port", str(port)],
-        env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=str(REPO),
-    )  # fmt: skip
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(endpoint, process)
-        yield ApiServer(backend, endpoint, home, env, tokens, process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-        _kill_leftover_local_processes(home)
+from tests.api.conftest import ApiServer
+from tests.conftest import REPO
 
 
 def user_env(server: ApiServer, client_home: Path, user: str | None) -> dict[str, str]:

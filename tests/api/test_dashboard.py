@@ -10,8 +10,6 @@ import json
 import os
 import shutil
 import struct
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -23,11 +21,8 @@ from typing import Any
 
 import pytest
 
-from styx.db import open_database
-from styx.db.users import UserStore
-from tests.api.conftest import run_styx, wait_healthy
-from tests.api.postgres import free_port
-from tests.conftest import REPO, _kill_leftover_local_processes
+from tests.api.conftest import run_styx, server_process
+from tests.conftest import REPO
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -58,49 +53,24 @@ def dash() -> Iterator[Dashboard]:
     runs the ticker (detached), bob's ran one short job."""
     home = Path(tempfile.mkdtemp(prefix="styx-dashboard-"))
     client_home = Path(tempfile.mkdtemp(prefix="styx-dashboard-client-"))
-    env = {**os.environ, "STYX_HOME": str(home)}
-    env.pop("STYX_API_SERVER", None)
-    env.pop("STYX_DB_URL", None)
     (home / "config.yaml").write_text("api_server: {allow_local_provider: true}\n")
-    (home / "server").mkdir(mode=0o700)
-    db = open_database(f"sqlite:///{home / 'server' / 'api.db'}")
-    users = UserStore(db)
-    tokens = {}
-    for user in ("alice", "bob"):
-        users.add(user)
-        tokens[user] = users.create_token(user).token
-    db.close()
-    port = free_port()
-    log = open(home / "server.log", "wb")  # noqa: SIM115 - closed at teardown
-    process = subprocess.Popen(
-        [sys.executable, "-m", "styx.server", "--port", str(port)],
-        env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=str(REPO),
-    )  # fmt: skip
-    dashboard = Dashboard(f"http://127.0.0.1:{port}", home, tokens, client_home)
     try:
-        wait_healthy(dashboard.endpoint, process)
-        launches = [
-            ("alice", "dash-alice", TICKER, ("-d",)),
-            ("bob", "dash-bob", "echo bob says hi", ()),
-        ]
-        for user, cluster, run, extra in launches:
-            task = client_home / f"{cluster}.yaml"
-            task.write_text(json.dumps({"resources": {"infra": "local"}, "run": run}))
-            done = run_styx(
-                _client_env(dashboard, user), "launch", "-y", *extra, "-c", cluster, str(task)
-            )
-            assert done.returncode == 0, done.stderr
-        _add_finished_managed_job(home)
-        yield dashboard
+        with server_process("sqlite", home, dict(os.environ)) as server:
+            dashboard = Dashboard(server.endpoint, home, server.tokens, client_home)
+            launches = [
+                ("alice", "dash-alice", TICKER, ("-d",)),
+                ("bob", "dash-bob", "echo bob says hi", ()),
+            ]
+            for user, cluster, run, extra in launches:
+                task = client_home / f"{cluster}.yaml"
+                task.write_text(json.dumps({"resources": {"infra": "local"}, "run": run}))
+                done = run_styx(
+                    _client_env(dashboard, user), "launch", "-y", *extra, "-c", cluster, str(task)
+                )
+                assert done.returncode == 0, done.stderr
+            _add_finished_managed_job(home)
+            yield dashboard
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-        _kill_leftover_local_processes(home)
         shutil.rmtree(client_home, ignore_errors=True)
 
 

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import ApiServer, run_styx
+from tests.api.conftest import ApiServer, run_styx, server_process
 from tests.api.flows_fixtures import (
     flow_backends,
-    flows_server,
     server_public_key,
     stop_server_masters,
     user_env,
@@ -49,7 +48,7 @@ def aws_server(
     home = root / "server-home"
     env = {**base_env(home, root), **aws_env(moto)}  # what the in-process test gives the CLI
     url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
-    with flows_server(request.param, home, env, url) as server:
+    with server_process(request.param, home, env, url) as server:
         authorize(sshd_nodes, server_public_key(server.env))  # the key the cloud installs
         try:
             yield server

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import ApiServer, run_styx
-from tests.api.flows_fixtures import flow_backends, flows_server, user_env
+from tests.api.conftest import ApiServer, run_styx, server_process
+from tests.api.flows_fixtures import flow_backends, user_env
 from tests.fakes.sshd.nodes import FakeCluster, start_cluster
 from tests.ssh.conftest import _wipe
 from tests.ssh.pool_scenario import PoolCli, two_node_walk
@@ -42,7 +42,7 @@ def pool_server(
 ) -> Iterator[ApiServer]:
     home = tmp_path_factory.mktemp(f"flows-ssh-{request.param}") / "server-home"
     url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
-    with flows_server(request.param, home, dict(os.environ), url) as server:
+    with server_process(request.param, home, dict(os.environ), url) as server:
         pool_nodes.write_pools(home)  # the pool is the server's: clients name it only
         yield server
 
