@@ -165,10 +165,33 @@ def _expand_option(option: str) -> str:
 SOCKET_PATH_MAX = 100  # sun_path is 108 bytes; ssh adds a ".XXXXXXXXXXXXXXXX" temp suffix
 
 
+HEAD_SHORT_CONTROL_DIR = "styx-hcm-{uid}"  # under $TMPDIR; hostops' clean-up closes its masters
+
+
+def _short_control_dir() -> Path | None:
+    """``$TMPDIR/styx-hcm-<uid>``, private to this user (made 0700 here); None when it exists
+    but is not ours alone (another user could have made it to read our sockets)."""
+    import tempfile
+
+    folder = Path(tempfile.gettempdir()) / HEAD_SHORT_CONTROL_DIR.format(uid=os.getuid())
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = folder.lstat()
+    except OSError:
+        return None
+    import stat
+
+    mine = stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
+    return folder if mine and not info.st_mode & 0o077 else None
+
+
 def _control_options_fit(options: list[str], node: NodeSpec) -> list[str]:
-    """Drop ControlMaster options when the socket path would be too long for a Unix socket
-    (a deep $HOME): a plain connection per command still works, only slower."""
-    for opt in options:
+    """Keep the ControlPath short enough for a Unix socket: under a deep $HOME the socket moves
+    to a private folder in /tmp, named by a hash of the long path. If no such folder can be had,
+    the ControlMaster options go: a plain connection per command still works, only slower."""
+    import hashlib
+
+    for index, opt in enumerate(options):
         if opt.startswith("ControlPath="):
             path = opt.split("=", 1)[1]
             for token, value in (("%r", node.user or ""), ("%h", node.host or node.ip)):
@@ -176,6 +199,11 @@ def _control_options_fit(options: list[str], node: NodeSpec) -> list[str]:
             path = path.replace("%p", str(node.port))
             if len(path) + 17 <= SOCKET_PATH_MAX:
                 return options
+            folder = _short_control_dir()
+            if folder is not None:
+                short = folder / hashlib.sha256(path.encode()).hexdigest()[:20]
+                if len(str(short)) + 17 <= SOCKET_PATH_MAX:
+                    return [*options[:index], f"ControlPath={short}", *options[index + 1 :]]
             break
     else:
         return options

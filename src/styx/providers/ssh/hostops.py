@@ -31,7 +31,7 @@ for f in "$HOME"/.styx_pids/* "$HOME"/.styx_runtime/jobs/*/*.pid; do
   [ -f "$f" ] || continue
   p=$(cat "$f" 2>/dev/null) && [ -n "$p" ] && kill -TERM -- "-$p" 2>/dev/null
 done
-for s in "$HOME"/.styx/cm/*; do
+for s in "$HOME"/.styx/cm/* "${TMPDIR:-/tmp}/styx-hcm-$(id -u)"/*; do
   [ -S "$s" ] && ssh -o ControlPath="$s" -O exit styx-node >/dev/null 2>&1
 done
 V="$HOME/.styx/runtime/venv/bin/python"
