@@ -77,6 +77,20 @@ def api_server(request: pytest.FixtureRequest) -> Iterator[ApiServer]:
         yield server
 
 
+def seed_users(home: Path, db_url: str | None) -> dict[str, str]:
+    """Users alice (the first: the admin) and bob, straight in the server's database (its
+    ``STYX_DB_URL``, else the home's SQLite file); their tokens."""
+    (home / "server").mkdir(mode=0o700, parents=True, exist_ok=True)
+    db = open_database(db_url or f"sqlite:///{home / 'server' / 'api.db'}")
+    users = UserStore(db)
+    tokens = {}
+    for user in ("alice", "bob"):
+        users.add(user)
+        tokens[user] = users.create_token(user).token
+    db.close()
+    return tokens
+
+
 @contextmanager
 def server_process(
     backend: str, home: Path, env: dict[str, str], postgres_url: str | None = None
@@ -92,14 +106,7 @@ def server_process(
     if backend == "postgres":
         assert postgres_url is not None
         env["STYX_DB_URL"] = fresh_database(postgres_url)
-    (home / "server").mkdir(mode=0o700, exist_ok=True)
-    db = open_database(env.get("STYX_DB_URL") or f"sqlite:///{home / 'server' / 'api.db'}")
-    users = UserStore(db)
-    tokens = {}
-    for user in ("alice", "bob"):
-        users.add(user)
-        tokens[user] = users.create_token(user).token
-    db.close()
+    tokens = seed_users(home, env.get("STYX_DB_URL"))
     port = free_port()
     log = open(home / "server.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(

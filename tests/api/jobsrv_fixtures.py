@@ -13,9 +13,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from styx.db import open_database
-from styx.db.users import UserStore
-from tests.api.conftest import wait_healthy
+from tests.api.conftest import seed_users, wait_healthy
 from tests.api.postgres import free_port
 from tests.conftest import REPO, _kill_leftover_local_processes
 
@@ -94,15 +92,4 @@ def new_jobs_server(db_url: str | None = None) -> JobsServer:
     if db_url:
         env["STYX_DB_URL"] = db_url
     (home / "config.yaml").write_text(SERVER_CONFIG)
-    (home / "server").mkdir(mode=0o700)
-    url = db_url or f"sqlite:///{home / 'server' / 'api.db'}"
-    if url.startswith("postgresql://"):  # the server's own spelling for psycopg 3
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    db = open_database(url)
-    users = UserStore(db)
-    tokens = {}
-    for user in ("alice", "bob"):
-        users.add(user)
-        tokens[user] = users.create_token(user).token
-    db.close()
-    return JobsServer(home, env, tokens)
+    return JobsServer(home, env, seed_users(home, db_url))

@@ -12,10 +12,26 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from styx.errors import ClusterError
 
 OutputCallback = Callable[[str], None]
+
+
+class LineReader(Protocol):
+    async def readline(self) -> bytes: ...
+
+
+async def forward_lines(stream: LineReader, on_output: OutputCallback | None) -> None:
+    """Each line of a command's output to ``on_output`` (decoded, undecodable bytes replaced),
+    until the stream ends."""
+    while True:
+        line = await stream.readline()
+        if not line:
+            return
+        if on_output is not None:
+            on_output(line.decode("utf-8", errors="replace"))
 
 
 class CommandRunner(ABC):
@@ -123,12 +139,7 @@ class LocalRunner(CommandRunner):
                 await proc.stdin.drain()
                 proc.stdin.close()
             assert proc.stdout is not None
-            while True:
-                line = await proc.stdout.readline()
-                if not line:
-                    break
-                if on_output is not None:
-                    on_output(line.decode("utf-8", errors="replace"))
+            await forward_lines(proc.stdout, on_output)
             return await proc.wait()
         except BaseException:
             # Cancelled (e.g. an API client stopped following a log): the command goes too,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from styx.errors import ClusterError
-from styx.execution.runner import CommandRunner, OutputCallback
+from styx.execution.runner import CommandRunner, OutputCallback, forward_lines
 from styx.execution.ssh import master
 from styx.execution.ssh.target import HostKeys, SSHTarget, connect
 
@@ -127,12 +127,7 @@ class SSHCommandRunner(CommandRunner):
             if stdin:
                 proc.stdin.write(stdin)
             proc.stdin.write_eof()
-            while True:
-                line = await proc.stdout.readline()
-                if not line:
-                    break
-                if on_output is not None:
-                    on_output(line.decode("utf-8", errors="replace"))
+            await forward_lines(proc.stdout, on_output)
             result = await proc.wait()
         except (asyncssh.Error, OSError) as exc:
             raise ClusterError(
