@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -13,6 +14,12 @@ import pytest
 
 from tests.api.postgres import postgres_server
 from tests.state.target import StateTarget
+
+# A suite started in the background of a script inherits SIGINT ignored (POSIX: asynchronous
+# commands of a non-interactive shell), and so would every `styx` process the tests start; the
+# tests that press Ctrl-C need it delivered. A handler here becomes SIG_DFL in each child.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parent.parent
 
