@@ -15,12 +15,11 @@ from pathlib import Path
 import pytest
 
 from styx.jobs.runner import cluster_name_for
-from styx.jobs.store import JobStore
 from tests.api.conftest import fresh_database, run_styx
 from tests.api.jobsrv_fixtures import JobsServer, new_jobs_server
 from tests.conftest import REPO, state_of
 from tests.integration.test_local_cli import instance_dirs
-from tests.jobs.conftest import submitted_id, wait_until
+from tests.jobs.conftest import job_in, submitted_id, wait_until
 
 FINAL = {"SUCCEEDED", "FAILED", "FAILED_SETUP", "FAILED_NO_RESOURCE", "FAILED_CONTROLLER",
          "CANCELLED"}  # fmt: skip
@@ -39,13 +38,7 @@ def jobs_server() -> Iterator[JobsServer]:
 def server_job(server: JobsServer, job_id: int) -> dict:  # type: ignore[type-arg]
     """The job's record in the server's state store (polling through the CLI would start a
     Python process per look)."""
-    store = state_of(server.home, server.env.get("STYX_DB_URL"))
-    try:
-        record = JobStore(store).get(job_id)
-        assert record is not None, f"no managed job {job_id}"
-        return record.to_public()
-    finally:
-        store.close()
+    return job_in(state_of(server.home, server.env.get("STYX_DB_URL")), job_id)
 
 
 def wait_server_final(server: JobsServer, job_id: int, timeout: float = 90) -> dict:  # type: ignore[type-arg]

@@ -64,10 +64,15 @@ def job(home: Path, job_id: int) -> dict[str, Any]:
     CLI would start a Python process per look and starve the controller on a small machine.
     (`queue` is the CLI's view; each test checks it too.)"""
     assert os.environ["STYX_HOME"] == str(home)
-    from styx.jobs.store import JobStore
     from styx.state.store import open_store
 
-    store = open_store()
+    return job_in(open_store(), job_id)
+
+
+def job_in(store: Any, job_id: int) -> dict[str, Any]:
+    """Job ``job_id``'s queue record in ``store`` (a StateStore, closed after)."""
+    from styx.jobs.store import JobStore
+
     try:
         record = JobStore(store).get(job_id)
         assert record is not None, f"no managed job {job_id}"

@@ -26,6 +26,7 @@ from styx.db.users import User, UserStore
 from styx.errors import StyxError
 from styx.server.probes import DRAINING_KEY, PUBLIC_PATHS, add_probe_routes
 from styx.server.runner import DEFAULT_DRAIN_S, RequestRunner
+from styx.server.static import is_public
 
 STREAM_POLL_S = 0.2
 MAX_BODY = 1024 * 1024
@@ -40,8 +41,6 @@ def _error(status: int, message: str) -> web.Response:
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    from styx.server.static import is_public
-
     if request.path in PUBLIC_PATHS or is_public(request.path):
         return await handler(request)
     header = request.headers.get("Authorization", "")

@@ -25,6 +25,7 @@ from aiohttp import web
 
 from styx.db.users import User, UserStore
 from styx.errors import StyxError
+from styx.server.verbs import public_record, visible
 from styx.state.store import ClusterRecord, ClusterStatus, StateStore
 
 DEFAULT_REPORT_DAYS = 30.0
@@ -50,12 +51,6 @@ def _everyone(request: web.Request) -> bool:
     return False
 
 
-def _visible(owner: str | None, user: User, everyone: bool) -> bool:
-    from styx.server.verbs import visible
-
-    return visible(owner, user, everyone)
-
-
 def _with_store(read: Callable[..., T], *args: Any) -> T:
     """Run ``read(store, *args)`` on a fresh state-store connection (in a worker thread)."""
     from styx.state.store import open_store
@@ -72,7 +67,7 @@ def cluster_summary(store: StateStore, record: ClusterRecord) -> dict[str, Any]:
     secrets), its cost so far, the head's last word on autostop or the cap, its last job."""
     from styx.cost.status_cells import cost_cells
 
-    out = {k: v for k, v in record.to_dict().items() if k != "task_yaml"}
+    out = public_record(record)
     out.update(cost_cells(store, record).to_dict())
     jobs = store.jobs(record.name)
     out["last_job"] = dict(jobs[-1].__dict__) if jobs else None
@@ -80,7 +75,7 @@ def cluster_summary(store: StateStore, record: ClusterRecord) -> dict[str, Any]:
 
 
 def _clusters(store: StateStore, user: User, everyone: bool, names: list[str]) -> list[Any]:
-    records = [r for r in store.list_clusters() if _visible(r.owner, user, everyone)]
+    records = [r for r in store.list_clusters() if visible(r.owner, user, everyone)]
     if names:
         records = [r for r in records if r.name in names]
     return [cluster_summary(store, r) for r in records]
@@ -97,7 +92,7 @@ def _own_cluster_record(
     store: StateStore, name: str, user: User, everyone: bool
 ) -> ClusterRecord | None:
     record = store.get_cluster(name)
-    if record is None or not _visible(record.owner, user, everyone):
+    if record is None or not visible(record.owner, user, everyone):
         return None
     return record
 

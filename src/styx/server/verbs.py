@@ -113,6 +113,12 @@ def check_local_allowed(task: Any) -> None:
         )
 
 
+def public_record(record: Any) -> dict[str, Any]:
+    """A cluster record as a client may see it: without the task file, whose envs may hold
+    secrets (and a request's result is stored)."""
+    return {k: v for k, v in record.to_dict().items() if k != "task_yaml"}
+
+
 def visible(owner: str | None, user: User, all_users: bool) -> bool:
     return owner == user.name or (user.is_admin and all_users)
 
@@ -200,12 +206,7 @@ async def _run_verb(verb: str, args: dict[str, Any], user: User, printer: Printe
     if verb == "status":
         records = await core.status(bool(args.get("refresh")), args.get("clusters") or None)
         all_users = bool(args.get("all_users"))
-        # Without the task file: its envs may hold secrets, and the result is stored.
-        return [
-            {k: v for k, v in r.to_dict().items() if k != "task_yaml"}
-            for r in records
-            if visible(r.owner, user, all_users)
-        ]
+        return [public_record(r) for r in records if visible(r.owner, user, all_users)]
     if verb == "queue":
         return [j.to_dict() for j in await core.queue(cluster)]
     if verb == "logs":
